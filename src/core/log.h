@@ -1,0 +1,49 @@
+#pragma once
+// Rank-aware logging and progress (STYLE.md §4): only rank 0 prints progress and summaries;
+// errors from any rank are prefixed "[rank R@host]". The rank is set once by the CLI after MPI init.
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <fmt/format.h>
+
+namespace switchdiff::core {
+
+void set_log_rank(int rank, int world_size);
+int log_rank();
+int log_world_size();
+// "[rank R@host]" for error messages.
+std::string rank_tag();
+
+// Printed by rank 0 only (stdout), flushed.
+void log_info(const std::string& message);
+template <class... Args>
+void info(fmt::format_string<Args...> format, Args&&... args) {
+  log_info(fmt::format(format, std::forward<Args>(args)...));
+}
+// Printed by every rank to stderr with the rank tag.
+void log_warning(const std::string& message);
+
+// Progress of one long loop: rank 0 prints "label: done/total (pct) rate/s ETA" at most every
+// `interval` seconds, plus a final line. `done` counts global work items (all ranks together).
+class Progress {
+ public:
+  Progress(std::string label, int64_t total, std::string unit = "items", double interval_seconds = 5.0);
+  void update(int64_t done);
+  void finish();
+  double elapsed_seconds() const;
+
+ private:
+  std::string label_;
+  std::string unit_;
+  int64_t total_;
+  int64_t done_ = 0;
+  double interval_seconds_;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_print_;
+  bool finished_ = false;
+};
+
+std::string format_duration(double seconds);
+
+}  // namespace switchdiff::core

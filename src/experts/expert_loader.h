@@ -1,0 +1,16 @@
+#pragma once
+// Opens an expert named in the config: "gmm:<file>" gives the analytic Gaussian-mixture expert,
+// anything else a TorchScript expert (SPEC §2).
+#include <memory>
+
+#include "experts/denoiser.h"
+#include "experts/torchscript_expert.h"
+
+namespace switchdiff::experts {
+
+std::shared_ptr<const Denoiser> load_expert(const ExpertSpec& spec);
+
+// Resolved metadata of an expert for the results file (SPEC §8): parameterization, range.
+ExpertInfo describe_expert(const Denoiser& expert, const std::string& path);
+
+}  // namespace switchdiff::experts
