@@ -18,10 +18,10 @@ function(switchdiff_add_module name)
   set_target_properties(switchdiff_${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
 endfunction()
 
-# switchdiff_add_test(name SOURCES ... DEPENDS ... [MPI_RANKS n] [LABELS ...] [TIMEOUT s] [ARGS ...])
-# One gtest executable; with MPI_RANKS it runs under mpirun -np n and uses tests/common/mpi_gtest_main.cpp.
+# switchdiff_add_test(name SOURCES ... DEPENDS ... [MPI_RANKS n1 n2 ...] [LABELS ...] [TIMEOUT s] [ARGS ...])
+# One gtest executable; with MPI_RANKS it is one ctest per rank count (mpirun -np n) and uses tests/common/mpi_gtest_main.cpp.
 function(switchdiff_add_test name)
-  cmake_parse_arguments(ARG "" "MPI_RANKS;TIMEOUT" "SOURCES;DEPENDS;LABELS;ARGS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TIMEOUT" "MPI_RANKS;SOURCES;DEPENDS;LABELS;ARGS" ${ARGN})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
