@@ -1,0 +1,268 @@
+#!/usr/bin/python3
+"""Python reference checks of the exported demo models (issue 5), independent of the C++ engines.
+
+    /usr/bin/python3 tools/check_demo_experts.py check                       # load, attributes, shapes
+    /usr/bin/python3 tools/check_demo_experts.py grid --out /work/train      # 8x8 Heun sample grids (PNG)
+    /usr/bin/python3 tools/check_demo_experts.py bpd --expert quality --images 32 --out q.json
+    /usr/bin/python3 tools/check_demo_experts.py fid --samples 2000          # FID with classifier features
+
+* Sampler: EDM Heun, Karras et al. 2022 Alg. 2 with S_churn = 0 (SPEC §3): σ_i = (σ_max^(1/ρ) + i/(N−1)
+  (σ_min^(1/ρ) − σ_max^(1/ρ)))^ρ, σ_N = 0, float64 state, sample i drawn from its own generator seeded seed_base + i.
+* PF-ODE NLL (Song et al. 2021; SPEC §4): dx/dσ = (x − D(x; σ))/σ integrated from σ_min to σ_max with scipy RK45
+  (rtol = atol = 1e-5, one image at a time), log p(y) = log N(x(σ_max); 0, σ_max² I) + ∫ div f dσ, Hutchinson
+  divergence with one Rademacher probe fixed per trajectory. Uniform dequantization y = (k + u)·2/256 − 1 and
+  bpd = −log p(y)/(D ln 2) + 7. Image j uses seed nll_seed + j for u and the probe, so both experts see the same.
+* FID with Fashion-MNIST classifier features (not Inception): SPEC §5 formula, float64, symmetric eigendecompositions.
+"""
+import argparse
+import json
+import math
+import os
+import struct
+import sys
+import time
+import zlib
+
+import numpy as np
+import torch
+from scipy.integrate import solve_ivp
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train_demo_experts import DATA_DIR, load_fashion_mnist  # noqa: E402
+
+MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
+
+
+def load_expert(models, name):
+    return torch.jit.load(os.path.join(models, f"{name}.pt")).eval()
+
+
+# ---------------------------------------------------------------------------------------------- check
+def check(args):
+    for name in ("quality", "likelihood"):
+        m = load_expert(args.models, name)
+        attrs = {a: getattr(m, a) for a in ("parameterization", "sigma_min", "sigma_max", "channels", "resolution")}
+        expected = {"parameterization": "edm", "sigma_min": 0.002, "sigma_max": 80.0, "channels": 1, "resolution": 28}
+        assert attrs == expected, f"{name}: attributes {attrs} != {expected}"
+        x = torch.randn(3, 1, 28, 28)
+        with torch.no_grad():
+            d = m(x, torch.tensor([0.01, 1.0, 50.0]))
+        assert d.shape == x.shape and d.dtype == torch.float32, f"{name}: output {d.shape} {d.dtype}"
+        assert torch.isfinite(d).all(), f"{name}: non-finite output"
+        print(f"{name}: ok {attrs}")
+    c = torch.jit.load(os.path.join(args.models, "classifier_features.pt")).eval()
+    imgs = torch.randint(0, 256, (4, 1, 28, 28), dtype=torch.uint8).repeat(1, 3, 1, 1)
+    with torch.no_grad():
+        f, lg = c(imgs), c.logits(imgs)
+    assert f.shape == (4, c.feature_dim) and f.dtype == torch.float32, f"classifier features {f.shape}"
+    assert lg.shape == (4, 10), f"classifier logits {lg.shape}"
+    assert c.name == "fashion-mnist-classifier", c.name
+    print(f"classifier_features: ok feature_dim {c.feature_dim} name {c.name}")
+    total = sum(os.path.getsize(os.path.join(args.models, f)) for f in os.listdir(args.models))
+    print(f"models/ total {total / 2**20:.2f} MiB")
+    assert total < 20 * 2**20, "models/ must stay under 20 MiB (issue 5)"
+
+
+# ---------------------------------------------------------------------------------------------- sampling
+def edm_sigma_grid(num_steps=18, sigma_min=0.002, sigma_max=80.0, rho=7.0):
+    i = np.arange(num_steps, dtype=np.float64)
+    t = (sigma_max ** (1 / rho) + i / (num_steps - 1) * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))) ** rho
+    return np.append(t, 0.0)
+
+
+def merged_denoiser(quality, likelihood, switch_sigma):
+    """SPEC §1: the quality expert for σ > η, the likelihood expert for σ ≤ η (one σ per call here)."""
+    def denoise(x64, sigma):
+        net = quality if sigma > switch_sigma else likelihood
+        with torch.no_grad():
+            out = net(x64.to(torch.float32), torch.full((x64.shape[0],), sigma, dtype=torch.float32))
+        return out.to(torch.float64)
+    return denoise
+
+
+def heun_sample(denoise, seeds, num_steps=18):
+    """EDM Alg. 2 (deterministic): float64 state, 2nd-order correction except on the last step to σ = 0."""
+    t = edm_sigma_grid(num_steps)
+    noise = torch.cat([torch.randn(1, 1, 28, 28, generator=torch.Generator().manual_seed(int(s)),
+                                   dtype=torch.float64) for s in seeds])
+    x = noise * t[0]
+    for i in range(num_steps):
+        d = (x - denoise(x, t[i])) / t[i]
+        x_next = x + (t[i + 1] - t[i]) * d
+        if t[i + 1] > 0:
+            d2 = (x_next - denoise(x_next, t[i + 1])) / t[i + 1]
+            x_next = x + (t[i + 1] - t[i]) * 0.5 * (d + d2)
+        x = x_next
+    return to_uint8(x)
+
+
+def to_uint8(y):
+    """SPEC §3: uint8(clip(y·127.5 + 128, 0, 255)) with truncation (EDM generate.py)."""
+    return (y * 127.5 + 128).clip(0, 255).to(torch.uint8)
+
+
+def write_png_grid(path, images_u8, cols=8, pad=2):
+    """Grayscale PNG written by hand (no PIL here): signature, IHDR, one zlib IDAT with filter byte 0, IEND."""
+    imgs = images_u8.reshape(-1, 28, 28).numpy()
+    rows = math.ceil(len(imgs) / cols)
+    canvas = np.full((rows * (28 + pad) + pad, cols * (28 + pad) + pad), 255, dtype=np.uint8)
+    for k, img in enumerate(imgs):
+        r, c = divmod(k, cols)
+        canvas[pad + r * (28 + pad):pad + r * (28 + pad) + 28, pad + c * (28 + pad):pad + c * (28 + pad) + 28] = img
+    canvas = np.kron(canvas, np.ones((3, 3), dtype=np.uint8))  # 3x upscale so the viewer shows pixels clearly
+    h, w = canvas.shape
+    raw = b"".join(b"\x00" + canvas[y].tobytes() for y in range(h))
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def grid(args):
+    q, lk = load_expert(args.models, "quality"), load_expert(args.models, "likelihood")
+    seeds = np.arange(args.seed_base, args.seed_base + 64)
+    for label, eta in (("quality", 0.0), ("likelihood", 1e9)) + tuple((f"merged_eta{e:g}", e)
+                                                                        for e in args.switch_sigma):
+        t0 = time.time()
+        imgs = heun_sample(merged_denoiser(q, lk, eta), seeds, args.steps)
+        path = os.path.join(args.out, f"grid_{label}.png")
+        write_png_grid(path, imgs)
+        print(f"{path}: 64 samples, Heun {args.steps} steps, seeds {seeds[0]}..{seeds[-1]}, {time.time() - t0:.0f} s")
+    arrays, _ = load_fashion_mnist(args.data)
+    write_png_grid(os.path.join(args.out, "grid_test_data.png"), torch.from_numpy(arrays["test_images"][:64]))
+
+
+# ---------------------------------------------------------------------------------------------- PF-ODE bpd
+def pf_ode_bpd(net, k_uint8, seed, rtol, atol, sigma_min=0.002, sigma_max=80.0):
+    """bits/dim of one image (uint8 [1,28,28]) under the PF-ODE of `net`; returns (bpd, nfe)."""
+    gen = torch.Generator().manual_seed(seed)
+    u = torch.rand(k_uint8.shape, generator=gen, dtype=torch.float64)
+    y = (k_uint8.to(torch.float64) + u) * 2.0 / 256.0 - 1.0  # bins centred on VDM's grid (SPEC §4)
+    probe = (torch.randint(0, 2, (1, 1, 28, 28), generator=gen) * 2 - 1).to(torch.float32)
+    dim = y.numel()
+    nfe = [0]
+
+    def rhs(sigma, state):
+        nfe[0] += 1
+        x = torch.from_numpy(state[:dim]).to(torch.float32).reshape(1, 1, 28, 28).requires_grad_(True)
+        d = net(x, torch.full((1,), sigma, dtype=torch.float32))
+        f = (x - d) / sigma
+        (vjp,) = torch.autograd.grad(f, x, probe)  # εᵀ (∂f/∂x) ε, Hutchinson
+        div = float((vjp * probe).sum())
+        return np.concatenate([f.detach().to(torch.float64).reshape(-1).numpy(), [div]])
+
+    state0 = np.concatenate([y.reshape(-1).numpy(), [0.0]])
+    sol = solve_ivp(rhs, (sigma_min, sigma_max), state0, method="RK45", rtol=rtol, atol=atol)
+    if not sol.success:
+        raise RuntimeError(f"solve_ivp failed: {sol.message}")
+    x_t, integral = sol.y[:dim, -1], sol.y[dim, -1]
+    log_prior = -0.5 * dim * math.log(2 * math.pi * sigma_max ** 2) - 0.5 * float(np.sum(x_t ** 2)) / sigma_max ** 2
+    log_p = log_prior + integral
+    return -log_p / (dim * math.log(2.0)) + 7.0, nfe[0]
+
+
+def bpd(args):
+    torch.set_num_threads(args.threads)
+    net = load_expert(args.models, args.expert)
+    arrays, _ = load_fashion_mnist(args.data)
+    test = torch.from_numpy(arrays["test_images"][:args.images]).unsqueeze(1)
+    results = []
+    for j in range(args.images):
+        t0 = time.time()
+        b, nfe = pf_ode_bpd(net, test[j], args.nll_seed + j, args.rtol, args.atol)
+        results.append({"image": j, "bpd": b, "nfe": nfe})
+        print(f"{args.expert} image {j}: {b:.4f} bpd, {nfe} NFE, {time.time() - t0:.1f} s", flush=True)
+    vals = np.array([r["bpd"] for r in results])
+    summary = {"expert": args.expert, "images": args.images, "mean_bpd": float(vals.mean()),
+               "se_bpd": float(vals.std(ddof=1) / math.sqrt(len(vals))) if len(vals) > 1 else None,
+               "rtol": args.rtol, "atol": args.atol, "nll_seed": args.nll_seed, "per_image": results,
+               "formula": "bpd = -log p(y)/(D ln 2) + 7, y = (k+u)*2/256 - 1; PF-ODE from 0.002 to 80, RK45, "
+                          "Hutchinson (1 Rademacher probe)"}
+    with open(args.out, "w") as f:
+        json.dump(summary, f, indent=1)
+    print(json.dumps({k: v for k, v in summary.items() if k != "per_image"}))
+
+
+# ---------------------------------------------------------------------------------------------- FID
+def frechet_distance(mu1, s1, mu2, s2):
+    """‖μ₁−μ₂‖² + tr(Σ₁ + Σ₂ − 2 (Σ₁^½ Σ₂ Σ₁^½)^½), symmetric eigendecompositions only (SPEC §5)."""
+    w, v = np.linalg.eigh(s1)
+    s1_half = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    m = s1_half @ s2 @ s1_half
+    wm = np.linalg.eigvalsh((m + m.T) / 2)
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * np.sum(np.sqrt(np.clip(wm, 0, None))))
+
+
+def stats(feats):
+    f = feats.astype(np.float64)
+    return f.mean(0), np.cov(f, rowvar=False)
+
+
+def fid(args):
+    torch.set_num_threads(args.threads)
+    extractor = torch.jit.load(os.path.join(args.models, "classifier_features.pt")).eval()
+    q, lk = load_expert(args.models, "quality"), load_expert(args.models, "likelihood")
+    arrays, _ = load_fashion_mnist(args.data)
+
+    def features(u8):  # u8: [N, 1, 28, 28]
+        with torch.no_grad():
+            return torch.cat([extractor(u8[i:i + 500].repeat(1, 3, 1, 1)) for i in range(0, len(u8), 500)]).numpy()
+
+    train_f = features(torch.from_numpy(arrays["train_images"]).unsqueeze(1))
+    test_f = features(torch.from_numpy(arrays["test_images"]).unsqueeze(1))
+    ref = stats(train_f)
+    out = {"feature_extractor": "fashion-mnist-classifier (penultimate, 128-d)", "reference": "train set (60000)",
+           "fid_test_vs_train": frechet_distance(*stats(test_f), *ref)}
+    seeds = np.arange(args.seed_base, args.seed_base + args.samples)
+    sample_f = {}
+    for label, eta in (("quality", 0.0), ("likelihood", 1e9)):
+        t0 = time.time()
+        imgs = torch.cat([heun_sample(merged_denoiser(q, lk, eta), seeds[i:i + 250], args.steps)
+                          for i in range(0, len(seeds), 250)])
+        sample_f[label] = features(imgs)
+        out[f"fid_{label}"] = frechet_distance(*stats(sample_f[label]), *ref)
+        print(f"{label}: FID {out[f'fid_{label}']:.3f} ({len(seeds)} samples, {time.time() - t0:.0f} s)", flush=True)
+    # Paired bootstrap over seeds (same resampled seeds for both experts) for the SE of the FID difference;
+    # a test-set subsample of the same size shows the finite-sample floor.
+    rng = np.random.default_rng(0)
+    diffs = []
+    for _ in range(args.bootstrap):
+        idx = rng.integers(0, len(seeds), len(seeds))
+        diffs.append(frechet_distance(*stats(sample_f["likelihood"][idx]), *ref)
+                     - frechet_distance(*stats(sample_f["quality"][idx]), *ref))
+    out["fid_likelihood_minus_quality"] = out["fid_likelihood"] - out["fid_quality"]
+    out["fid_difference_bootstrap_se"] = float(np.std(diffs, ddof=1))
+    out["fid_test_subsample_vs_train"] = frechet_distance(*stats(test_f[:len(seeds)]), *ref)
+    out.update({"samples": len(seeds), "seed_base": args.seed_base, "sampler": f"Heun {args.steps} steps EDM grid"})
+    with open(args.out, "w") as f:
+        json.dump(out, f, indent=1)
+    print(json.dumps(out, indent=1))
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("command", choices=["check", "grid", "bpd", "fid"])
+    p.add_argument("--models", default=MODELS)
+    p.add_argument("--data", default=DATA_DIR)
+    p.add_argument("--out", default="/work/train")
+    p.add_argument("--expert", choices=["quality", "likelihood"], default="quality")
+    p.add_argument("--images", type=int, default=32)
+    p.add_argument("--samples", type=int, default=2000)
+    p.add_argument("--bootstrap", type=int, default=200)
+    p.add_argument("--steps", type=int, default=18)
+    p.add_argument("--seed-base", type=int, default=0)
+    p.add_argument("--nll-seed", type=int, default=0)
+    p.add_argument("--rtol", type=float, default=1e-5)
+    p.add_argument("--atol", type=float, default=1e-5)
+    p.add_argument("--switch-sigma", type=float, nargs="*", default=[])
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    {"check": check, "grid": grid, "bpd": bpd, "fid": fid}[args.command](args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
