@@ -1,0 +1,186 @@
+#include "likelihood/pf_ode.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "core/error.h"
+#include "experts/switched_denoiser.h"
+#include "likelihood/dopri5.h"
+#include "likelihood/pf_ode_drift.h"
+
+namespace switchdiff::likelihood {
+namespace {
+
+constexpr double kLogTwoPi = 1.8378770664093453;  // ln(2 pi)
+
+PfOdeState state_from(double sigma, const at::Tensor& y, at::IntArrayRef shape, const std::vector<StepCounts>& counts) {
+  const int64_t d = y.size(1) - 1;
+  PfOdeState s;
+  s.sigma = sigma;
+  s.x = y.narrow(1, 0, d).clone().reshape(shape);
+  s.delta_logp = y.select(1, d).clone();
+  const auto batch = static_cast<int64_t>(counts.size());
+  s.nfe = at::empty({batch}, at::kLong);
+  s.accepted = at::empty({batch}, at::kLong);
+  s.rejected = at::empty({batch}, at::kLong);
+  for (int64_t i = 0; i < batch; ++i) {
+    s.nfe.data_ptr<int64_t>()[i] = counts[i].nfe;
+    s.accepted.data_ptr<int64_t>()[i] = counts[i].accepted;
+    s.rejected.data_ptr<int64_t>()[i] = counts[i].rejected;
+  }
+  return s;
+}
+
+}  // namespace
+
+PfOdeState pf_ode_initial_state(const at::Tensor& x0, double sigma_start) {
+  if (!x0.defined() || x0.dim() != 4 || !at::isFloatingType(x0.scalar_type())) {
+    throw std::invalid_argument("pf_ode_initial_state: x0 must be a floating tensor [B, C, H, W]");
+  }
+  PfOdeState s;
+  s.sigma = sigma_start;
+  s.x = x0.to(at::kCPU).to(at::kDouble).contiguous().clone();
+  s.delta_logp = at::zeros({x0.size(0)}, at::kDouble);
+  s.nfe = at::zeros({x0.size(0)}, at::kLong);
+  s.accepted = at::zeros({x0.size(0)}, at::kLong);
+  s.rejected = at::zeros({x0.size(0)}, at::kLong);
+  return s;
+}
+
+std::vector<double> pf_ode_split_points(const experts::Denoiser& denoiser, double sigma_from, double sigma_to,
+                                        const std::vector<double>& snapshot_sigmas) {
+  std::vector<double> points;
+  if (const auto* switched = dynamic_cast<const experts::SwitchedDenoiser*>(&denoiser)) {
+    for (const double s : switched->switch_sigmas()) {
+      if (s > sigma_from && s < sigma_to) points.push_back(s);
+    }
+  }
+  for (const double s : snapshot_sigmas) {
+    if (s > sigma_from && s < sigma_to) points.push_back(s);
+  }
+  points.push_back(sigma_to);
+  std::sort(points.begin(), points.end());
+  points.erase(std::unique(points.begin(), points.end()), points.end());
+  return points;
+}
+
+PfOdeState pf_ode_advance(const experts::Denoiser& denoiser, const PfOdeState& state, double sigma_to,
+                          const at::Tensor& probes, const PfOdeOptions& options,
+                          const std::vector<int64_t>& image_ids, const std::vector<double>& snapshot_sigmas,
+                          std::vector<PfOdeState>* snapshots) {
+  if (!(sigma_to >= state.sigma) || !(state.sigma > 0)) {
+    throw make_error<ConfigError>("PF-ODE: cannot integrate from sigma = {} to {}: need 0 < from <= to",
+                                  state.sigma, sigma_to);
+  }
+  const int64_t batch = state.x.size(0);
+  const int64_t d = batch > 0 ? state.x.numel() / batch : 0;
+  const bool hutchinson = options.divergence == Divergence::kHutchinson;
+  at::Tensor probes64;
+  if (hutchinson) {
+    if (!probes.defined() || probes.dim() != 5 || probes.size(0) != batch || probes.size(1) != options.probes ||
+        probes[0][0].sizes() != state.x[0].sizes()) {
+      throw std::invalid_argument(fmt::format("pf_ode_advance: probes must be [B={}, K={}, C, H, W] like x",
+                                              batch, options.probes));
+    }
+    probes64 = probes.to(at::kCPU).to(at::kDouble).contiguous();
+  }
+  if (!image_ids.empty() && static_cast<int64_t>(image_ids.size()) != batch) {
+    throw std::invalid_argument("pf_ode_advance: image_ids must be empty or have one entry per image");
+  }
+  const auto image_name = [&](int64_t row) {
+    return fmt::format("image {}", image_ids.empty() ? row : image_ids[static_cast<size_t>(row)]);
+  };
+
+  // Augmented rows [x_1 .. x_D, int div f].
+  at::Tensor y = at::empty({batch, d + 1}, at::kDouble);
+  y.narrow(1, 0, d).copy_(state.x.reshape({batch, d}));
+  y.select(1, d).copy_(state.delta_logp);
+  std::vector<StepCounts> counts(static_cast<size_t>(batch));
+  for (int64_t i = 0; i < batch; ++i) {
+    counts[i] = {state.nfe[i].item<int64_t>(), state.accepted[i].item<int64_t>(), state.rejected[i].item<int64_t>()};
+  }
+
+  Dopri5Settings settings;
+  settings.rtol = options.rtol;
+  settings.atol = options.atol;
+  settings.max_steps = options.max_steps;
+  settings.min_step = options.min_step;
+  settings.row_name = image_name;
+  settings.time_name = "sigma";
+
+  const at::IntArrayRef shape = state.x.sizes();
+  double lo = state.sigma;
+  for (const double hi : pf_ode_split_points(denoiser, state.sigma, sigma_to, snapshot_sigmas)) {
+    const double lo_inside = std::nextafter(lo, std::numeric_limits<double>::infinity());
+    const BatchRhs rhs = [&](const std::vector<int64_t>& rows, const at::Tensor& t, const at::Tensor& rows_y) {
+      const auto m = static_cast<int64_t>(rows.size());
+      std::vector<int64_t> x_shape(shape.begin(), shape.end());
+      x_shape[0] = m;
+      const at::Tensor x = rows_y.narrow(1, 0, d).contiguous().reshape(x_shape);
+      // The band's own half-open interval (lo, hi] decides the expert (see the header).
+      const at::Tensor denoiser_sigma = t.clamp(lo_inside, hi);
+      at::Tensor row_probes;
+      if (hutchinson) row_probes = probes64.index_select(0, at::tensor(rows, at::kLong));
+      const DriftAndDivergence f = pf_ode_drift(denoiser, x, t, denoiser_sigma, row_probes, options.divergence,
+                                                [&](int64_t i) { return image_name(rows[static_cast<size_t>(i)]); });
+      at::Tensor out = at::empty({m, d + 1}, at::kDouble);
+      out.narrow(1, 0, d).copy_(f.drift.reshape({m, d}));
+      out.select(1, d).copy_(f.divergence);
+      return out;
+    };
+    dopri5_integrate(rhs, y, lo, hi, settings, counts);
+    lo = hi;
+    if (snapshots && std::find(snapshot_sigmas.begin(), snapshot_sigmas.end(), hi) != snapshot_sigmas.end()) {
+      snapshots->push_back(state_from(hi, y, shape, counts));
+    }
+  }
+  return state_from(sigma_to, y, shape, counts);
+}
+
+at::Tensor gaussian_prior_log_density(const at::Tensor& x, double sigma) {
+  const int64_t batch = x.size(0);
+  const at::Tensor flat = x.to(at::kCPU).to(at::kDouble).reshape({batch, -1}).contiguous();
+  const int64_t d = flat.size(1);
+  at::Tensor out = at::empty({batch}, at::kDouble);
+  const double* xs = flat.data_ptr<double>();
+  const double log_norm = -0.5 * static_cast<double>(d) * (kLogTwoPi + 2 * std::log(sigma));
+  for (int64_t i = 0; i < batch; ++i) {
+    double sq = 0;
+    for (int64_t j = 0; j < d; ++j) sq += xs[i * d + j] * xs[i * d + j];
+    out.data_ptr<double>()[i] = log_norm - sq / (2 * sigma * sigma);
+  }
+  return out;
+}
+
+PfOdeResult pf_ode_log_density(const experts::Denoiser& denoiser, const at::Tensor& x0, const at::Tensor& probes,
+                               const PfOdeOptions& options, const std::vector<int64_t>& image_ids,
+                               const std::vector<double>& snapshot_sigmas) {
+  options.validate();
+  const experts::ImageShape shape = denoiser.image_shape();
+  if (x0.dim() != 4 || x0.size(1) != shape.channels || x0.size(2) != shape.height || x0.size(3) != shape.width) {
+    throw make_error<InputError>("PF-ODE: images of shape {} do not match {}, which expects {}; use data of the "
+                                 "expert's shape",
+                                 fmt::format("{}", fmt::join(x0.sizes(), "x")), denoiser.name(), shape.str());
+  }
+  if (!at::isFloatingType(x0.scalar_type())) {
+    throw make_error<InputError>("PF-ODE: x0 must be floating point, got {}", std::string(c10::toString(x0.scalar_type())));
+  }
+  for (const double s : snapshot_sigmas) {
+    if (!(s > options.sigma_min && s <= options.sigma_max)) {
+      throw make_error<ConfigError>("PF-ODE: snapshot sigma {} is outside (sigma_min, sigma_max] = ({}, {}]", s,
+                                    options.sigma_min, options.sigma_max);
+    }
+  }
+  PfOdeResult result;
+  result.final_state = pf_ode_advance(denoiser, pf_ode_initial_state(x0, options.sigma_min), options.sigma_max, probes,
+                                      options, image_ids, snapshot_sigmas, &result.snapshots);
+  result.log_density = gaussian_prior_log_density(result.final_state.x, options.sigma_max) +
+                       result.final_state.delta_logp;
+  return result;
+}
+
+}  // namespace switchdiff::likelihood
