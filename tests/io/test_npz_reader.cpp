@@ -1,0 +1,150 @@
+// .npy / .npz reader against files numpy writes in the test: every dtype and order read exactly (compared with
+// numpy's own float64 C-order bytes), and corrupt, truncated and unsupported files rejected with clear errors.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include <cstring>
+
+#include "io/npz_reader.h"
+#include "io_test_support.h"
+
+namespace switchdiff::io {
+namespace {
+
+using test::error_message;
+
+// numpy writes <name>.npy and <name>.f64 (its values as little-endian float64 in C order) for every case.
+constexpr const char* kWriteArrays = R"(
+import numpy as np
+base = np.arange(2 * 3 * 4, dtype=np.float64).reshape(2, 3, 4) / 3.0 + np.sqrt(2.0)
+cases = {
+  'f8_c': base,
+  'f8_fortran': np.asfortranarray(base),
+  'f8_big_endian': base.astype('>f8'),
+  'f4_c': base.astype(np.float32),
+  'f4_fortran': np.asfortranarray(base.astype(np.float32)),
+  'u1': (np.arange(300) % 256).astype(np.uint8).reshape(3, 100),
+  'u1_fortran': np.asfortranarray((np.arange(60) * 7 % 256).astype(np.uint8).reshape(3, 4, 5)),
+  'i8': np.array([-2**62, -1, 0, 1, 2**53 + 1], dtype=np.int64),
+  'i4_big': np.array([[-5, 6], [7, -8]], dtype='>i4'),
+  'bool': np.array([True, False, True]),
+  'scalar': np.float64(2.5) * np.ones(()),
+  'empty': np.zeros((0, 4)),
+}
+for name, a in cases.items():
+  np.save(name + '.npy', a)
+  with open(name + '.f64', 'wb') as f:
+    f.write(np.ascontiguousarray(a, dtype='<f8').tobytes())
+np.savez('plain.npz', mu=base[0], sigma=np.asfortranarray(base[1]), labels=np.arange(5))
+np.savez_compressed('compressed.npz', mu=base[0], sigma=np.asfortranarray(base[1]), labels=np.arange(5))
+for name, a in {'mu': base[0], 'sigma': base[1]}.items():
+  with open('npz_' + name + '.f64', 'wb') as f:
+    f.write(np.ascontiguousarray(a, dtype='<f8').tobytes())
+print('ok')
+)";
+
+void expect_exact(const NpyArray& array, const std::string& expected_f64_bytes) {
+  const std::vector<double> values = array.to_float64();
+  ASSERT_EQ(values.size() * sizeof(double), expected_f64_bytes.size()) << array.source;
+  EXPECT_EQ(std::memcmp(values.data(), expected_f64_bytes.data(), expected_f64_bytes.size()), 0) << array.source;
+}
+
+TEST(NpyReader, ReadsEveryDtypeAndOrderNumpyWritesExactly) {
+  const std::string dir = switchdiff::testing::scratch_dir();
+  test::run_python(dir, kWriteArrays);
+  for (const char* name : {"f8_c", "f8_fortran", "f8_big_endian", "f4_c", "f4_fortran", "u1", "u1_fortran", "i8",
+                           "i4_big", "bool", "scalar", "empty"}) {
+    SCOPED_TRACE(name);
+    const NpyArray array = read_npy_file(dir + "/" + name + ".npy");
+    expect_exact(array, test::read_bytes(dir + "/" + name + ".f64"));
+  }
+  const NpyArray fortran = read_npy_file(dir + "/f8_fortran.npy");
+  EXPECT_TRUE(fortran.fortran_order_in_file);
+  EXPECT_EQ(fortran.shape, (std::vector<int64_t>{2, 3, 4}));
+  EXPECT_EQ(fortran.descr, "<f8");
+  EXPECT_EQ(read_npy_file(dir + "/f8_big_endian.npy").descr, ">f8");
+  EXPECT_EQ(read_npy_file(dir + "/scalar.npy").shape, std::vector<int64_t>{});
+  EXPECT_EQ(read_npy_file(dir + "/u1.npy").uint8_data()[257], 1);
+  EXPECT_EQ(read_npy_file(dir + "/i8.npy").to_int64()[4], (int64_t{1} << 53) + 1) << "int64 beyond 2^53 exact";
+  EXPECT_EQ(read_npy_file(dir + "/i4_big.npy").to_int64(), (std::vector<int64_t>{-5, 6, 7, -8}));
+
+  const at::Tensor t = read_npy_file(dir + "/f4_fortran.npy").to_tensor();
+  EXPECT_EQ(t.scalar_type(), at::kFloat);
+  EXPECT_EQ(t.sizes(), at::IntArrayRef({2, 3, 4}));
+  EXPECT_EQ(t[1][2][3].item<float>(), static_cast<float>(23 / 3.0 + std::sqrt(2.0)));
+  EXPECT_EQ(read_npy_file(dir + "/u1.npy").to_tensor().scalar_type(), at::kByte);
+}
+
+TEST(NpzArchive, ReadsStoredAndDeflatedArchives) {
+  const std::string dir = switchdiff::testing::scratch_dir();
+  test::run_python(dir, kWriteArrays);
+  for (const char* name : {"plain.npz", "compressed.npz"}) {
+    SCOPED_TRACE(name);
+    const NpzArchive archive(dir + "/" + name);
+    EXPECT_EQ(archive.keys(), (std::vector<std::string>{"mu", "sigma", "labels"}));
+    EXPECT_TRUE(archive.contains("sigma"));
+    EXPECT_FALSE(archive.contains("sigma.npy.npy"));
+    expect_exact(archive.read("mu"), test::read_bytes(dir + "/npz_mu.f64"));
+    expect_exact(archive.read("sigma"), test::read_bytes(dir + "/npz_sigma.f64"));
+    EXPECT_EQ(archive.read("labels").to_int64(), (std::vector<int64_t>{0, 1, 2, 3, 4}));
+    const std::string missing = error_message<InputError>([&] { archive.read("fid_features"); });
+    EXPECT_CONTAINS(missing, "no array 'fid_features'");
+    EXPECT_CONTAINS(missing, "it holds: mu, sigma, labels");
+  }
+}
+
+TEST(NpzArchive, RejectsTruncatedAndCorruptFiles) {
+  const std::string dir = switchdiff::testing::scratch_dir();
+  test::run_python(dir, kWriteArrays);
+  const std::string npy = test::read_bytes(dir + "/f8_c.npy");
+  test::write_bytes(dir + "/cut.npy", npy.substr(0, npy.size() - 8));
+  EXPECT_CONTAINS(error_message<InputError>([&] { read_npy_file(dir + "/cut.npy"); }),
+                  "needs 192 data bytes, the file has 184 (truncated)");
+  test::write_bytes(dir + "/header_cut.npy", npy.substr(0, 40));
+  EXPECT_CONTAINS(error_message<InputError>([&] { read_npy_file(dir + "/header_cut.npy"); }), "truncated");
+  test::write_bytes(dir + "/not.npy", "hello world, not numpy");
+  EXPECT_CONTAINS(error_message<InputError>([&] { read_npy_file(dir + "/not.npy"); }), "not a .npy array");
+
+  for (const char* name : {"plain.npz", "compressed.npz"}) {
+    SCOPED_TRACE(name);
+    const std::string zip = test::read_bytes(dir + "/" + name);
+    // Cut: the central directory at the end is gone.
+    test::write_bytes(dir + "/cut.npz", zip.substr(0, zip.size() * 2 / 3));
+    EXPECT_CONTAINS(error_message<InputError>([&] { NpzArchive archive(dir + "/cut.npz"); }),
+                    "not a readable .npz (zip) archive");
+    // Flipped bytes inside the first member's data: CRC (stored) or inflate (deflated) must catch it.
+    std::string corrupt = zip;
+    for (size_t i = 140; i < 150; ++i) corrupt[i] = static_cast<char>(corrupt[i] ^ 0x5a);
+    test::write_bytes(dir + "/corrupt.npz", corrupt);
+    EXPECT_THROW(
+        {
+          const NpzArchive archive(dir + "/corrupt.npz");
+          archive.read("mu");
+        },
+        InputError);
+  }
+  EXPECT_CONTAINS(error_message<InputError>([&] { NpzArchive archive(dir + "/absent.npz"); }), "no such file");
+}
+
+TEST(NpyReader, RejectsUnsupportedDtypesNamingThem) {
+  const std::string dir = switchdiff::testing::scratch_dir();
+  test::run_python(dir, R"(
+import numpy as np
+np.save('complex.npy', np.zeros(3, dtype=np.complex128))
+np.save('object.npy', np.array([{'a': 1}], dtype=object), allow_pickle=True)
+np.save('structured.npy', np.zeros(2, dtype=[('x', '<f8'), ('y', '<i4')]))
+np.save('half.npy', np.zeros(2, dtype=np.float16))
+np.save('floats.npy', np.zeros(2))
+)");
+  EXPECT_CONTAINS(error_message<InputError>([&] { read_npy_file(dir + "/complex.npy"); }), "dtype '<c16'");
+  EXPECT_CONTAINS(error_message<InputError>([&] { read_npy_file(dir + "/object.npy"); }), "object arrays");
+  EXPECT_CONTAINS(error_message<InputError>([&] { read_npy_file(dir + "/structured.npy"); }), "structured dtype");
+  EXPECT_CONTAINS(error_message<InputError>([&] { read_npy_file(dir + "/half.npy"); }), "dtype '<f2'");
+  const NpyArray floats = read_npy_file(dir + "/floats.npy");
+  EXPECT_CONTAINS(error_message<InputError>([&] { floats.uint8_data(); }), "expected uint8 pixels, found float64 (2,)");
+  EXPECT_CONTAINS(error_message<InputError>([&] { floats.to_int64(); }), "expected integers, found float64");
+}
+
+}  // namespace
+}  // namespace switchdiff::io
