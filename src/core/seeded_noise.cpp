@@ -4,8 +4,6 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
-#include <mutex>
-
 namespace switchdiff::core {
 
 SeededNoise::SeededNoise(std::vector<int64_t> seeds) : seeds_(std::move(seeds)) {
@@ -21,10 +19,8 @@ template <class Draw>
 at::Tensor stack_draws(std::vector<at::Generator>& generators, Draw draw) {
   std::vector<at::Tensor> rows;
   rows.reserve(generators.size());
-  for (auto& generator : generators) {
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    rows.push_back(draw(generator));
-  }
+  // at::randn & co. lock the generator's mutex themselves.
+  for (auto& generator : generators) rows.push_back(draw(generator));
   return at::stack(rows);
 }
 }  // namespace

@@ -1,0 +1,53 @@
+#pragma once
+// The resolved configuration (SPEC §7): dotted keys "section.key" -> text, in registration order,
+// with typed accessors whose errors name the key, the value and what is allowed. The CLI fills it
+// (INI file, then command line); pipeline code reads typed values and stores to_ini() in outputs.
+// Math modules never see a Config: they take their own options structs.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace switchdiff::core {
+
+struct ConfigKey {
+  std::string name;           // "sampler.steps"
+  std::string default_value;  // text; empty = unset unless given
+  std::string help;
+};
+
+class Config {
+ public:
+  // Registers a key (order = print order) with its default.
+  void declare(const ConfigKey& key);
+  // Sets a declared key; `source` ("command line", "configs/x.ini") is kept for messages.
+  void set(const std::string& name, const std::string& value, const std::string& source);
+
+  bool has(const std::string& name) const;  // declared and non-empty
+  std::string text(const std::string& name) const;  // ConfigError when unset
+  std::optional<std::string> optional_text(const std::string& name) const;
+  double number(const std::string& name) const;
+  std::optional<double> optional_number(const std::string& name) const;
+  int64_t integer(const std::string& name) const;
+  std::optional<int64_t> optional_integer(const std::string& name) const;
+  bool boolean(const std::string& name) const;  // true/false/1/0/yes/no/on/off
+  // Comma-separated numbers ("0.002, 0.06, 80").
+  std::vector<double> number_list(const std::string& name) const;
+  // One of `allowed`; ConfigError lists them otherwise.
+  std::string choice(const std::string& name, const std::vector<std::string>& allowed) const;
+
+  // "[section]\nkey = value\n..." for every set key, sections in declaration order.
+  std::string to_ini() const;
+  const std::vector<ConfigKey>& keys() const { return keys_; }
+
+ private:
+  [[noreturn]] void bad_value(const std::string& name, const std::string& expected) const;
+  const ConfigKey& key(const std::string& name) const;
+
+  std::vector<ConfigKey> keys_;
+  std::map<std::string, std::string> values_;
+  std::map<std::string, std::string> sources_;
+};
+
+}  // namespace switchdiff::core
