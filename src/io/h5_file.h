@@ -91,7 +91,7 @@ class H5File {
   void append_rows(const std::string& dataset_path, int64_t num_rows, const T* data);
 
   // Scalar attributes of "/" (the file), a group or a dataset. Strings are variable-length UTF-8 (h5py reads
-  // them as str); setting an existing attribute replaces it.
+  // them as str); setting an existing attribute replaces it; a missing object_path is created as a group.
   void set_string_attribute(const std::string& object_path, const std::string& name, const std::string& value);
   void set_double_attribute(const std::string& object_path, const std::string& name, double value);
   void set_int_attribute(const std::string& object_path, const std::string& name, int64_t value);
