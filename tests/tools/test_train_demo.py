@@ -164,24 +164,39 @@ class TrainDemoTest(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, r"bad.gz: 100 data bytes but header dims \[3, 28, 28\]"):
             train.read_idx_gz(bad)
 
-    def test_pf_ode_bpd_of_gaussian_data_matches_closed_form(self):
-        s = 0.05  # data ~ N(0, s² I): D(x; σ) = x s²/(s² + σ²), p_σ = N(0, (s² + σ²) I)
+    S = 0.05  # data ~ N(0, S² I): D(x; σ) = x S²/(S² + σ²), p_σ = N(0, (S² + σ²) I)
 
-        class GaussianDenoiser(torch.nn.Module):
-            def forward(self, x, sigma):
-                return x * (s * s / (s * s + sigma.reshape(-1, 1, 1, 1) ** 2))
+    class GaussianDenoiser(torch.nn.Module):
+        def forward(self, x, sigma):
+            s2 = TrainDemoTest.S ** 2
+            return x * (s2 / (s2 + sigma.reshape(-1, 1, 1, 1) ** 2))
 
-        k = torch.from_numpy(np.random.default_rng(1).integers(120, 137, (1, 28, 28)).astype(np.uint8))
-        bpd, nfe = check.pf_ode_bpd(GaussianDenoiser(), k, seed=7, rtol=1e-8, atol=1e-8)
-        gen = torch.Generator().manual_seed(7)  # same dequantization noise as pf_ode_bpd draws first
+    def gaussian_bpd(self, k, seed):
+        gen = torch.Generator().manual_seed(seed)  # same dequantization noise as the tools draw first
         y = (k.double() + torch.rand(k.shape, generator=gen, dtype=torch.float64)) * 2 / 256 - 1
-        var = s * s + 0.002 ** 2
+        var = self.S ** 2 + 0.002 ** 2
         log_p = float(-0.5 * y.numel() * math.log(2 * math.pi * var) - 0.5 * (y ** 2).sum() / var)
-        expected = -log_p / (y.numel() * math.log(2)) + 7
+        return -log_p / (y.numel() * math.log(2)) + 7
+
+    def test_pf_ode_bpd_of_gaussian_data_matches_closed_form(self):
+        k = torch.from_numpy(np.random.default_rng(1).integers(120, 137, (4, 1, 28, 28)).astype(np.uint8))
+        expected = [self.gaussian_bpd(k[j], 7 + j) for j in range(4)]
         # rtol 1e-8: the log-det state (~5800 nats) dominates the error budget (1e-6 gives ~1e-4 bpd).
         # 2e-5 bpd is tight enough that skipping the dequantization noise (1.6e-3 bpd here) fails the test.
-        self.assertAlmostEqual(bpd, expected, delta=2e-5)
+        bpd, nfe = check.pf_ode_bpd(self.GaussianDenoiser(), k[0], seed=7, rtol=1e-8, atol=1e-8)
+        self.assertAlmostEqual(bpd, expected[0], delta=2e-5)
         self.assertGreater(nfe, 10)
+        batched, nfes = check.pf_ode_bpd_batched(self.GaussianDenoiser(), k, [7, 8, 9, 10], rtol=1e-8, atol=1e-8)
+        for j in range(4):
+            self.assertAlmostEqual(float(batched[j]), expected[j], delta=2e-5)
+        # Per-image error control: an image's result and NFE do not depend on its batch-mates (SPEC §4).
+        alone, nfe_alone = check.pf_ode_bpd_batched(self.GaussianDenoiser(), k[2:3], [9], rtol=1e-8, atol=1e-8)
+        self.assertEqual(float(alone[0]), float(batched[2]))
+        self.assertEqual(int(nfe_alone[0]), int(nfes[2]))
+        # Same method as scipy's RK45: the step counts agree closely at the brief's tolerance too.
+        _, nfe_scipy = check.pf_ode_bpd(self.GaussianDenoiser(), k[0], seed=7, rtol=1e-5, atol=1e-5)
+        _, nfe_b = check.pf_ode_bpd_batched(self.GaussianDenoiser(), k[0:1], [7], rtol=1e-5, atol=1e-5)
+        self.assertLessEqual(abs(int(nfe_b[0]) - nfe_scipy), 0.1 * nfe_scipy)
 
 
 if __name__ == "__main__":
