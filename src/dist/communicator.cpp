@@ -67,8 +67,9 @@ std::unique_ptr<Communicator> make_nccl() {
   }
   return std::make_unique<NcclCommunicator>();
 #else
-  throw make_error<ConfigError>("backend nccl: built without NCCL; rebuild with CUDA toolkit at /usr/local/cuda "
-                                "(nccl.h, libnccl, libcudart) or use --dist.backend mpi");
+  throw make_error<ConfigError>(
+      "backend nccl: built without NCCL; rebuild with CUDA toolkit at /usr/local/cuda "
+      "(nccl.h, libnccl, libcudart) or use --dist.backend mpi");
 #endif
 }
 
@@ -79,8 +80,9 @@ std::unique_ptr<Communicator> make_communicator(const std::string& backend) {
   if (backend == "mpi") return std::make_unique<MpiCommunicator>();
   if (backend == "nccl") {
     if (built_with_nccl() && visible_cuda_devices() == 0) {
-      throw make_error<ConfigError>("backend nccl: no CUDA device visible (check CUDA_VISIBLE_DEVICES and the "
-                                    "driver); use --dist.backend mpi");
+      throw make_error<ConfigError>(
+          "backend nccl: no CUDA device visible (check CUDA_VISIBLE_DEVICES and the "
+          "driver); use --dist.backend mpi");
     }
     return make_nccl();
   }

@@ -17,8 +17,8 @@ void check_nccl(ncclResult_t code, const char* call, ncclComm_t comm) {
   if (code == ncclSuccess) return;
   // ncclGetLastError carries the detail (which peer, which transport) that the code alone lacks.
   const char* detail = ncclGetLastError(comm);
-  throw make_error<CommError>("{} failed: {}{}{}", call, ncclGetErrorString(code),
-                              detail && *detail ? ": " : "", detail ? detail : "");
+  throw make_error<CommError>("{} failed: {}{}{}", call, ncclGetErrorString(code), detail && *detail ? ": " : "",
+                              detail ? detail : "");
 }
 
 }  // namespace detail
@@ -35,8 +35,9 @@ int cuda_device_count_or_zero() {
 int select_cuda_device(int local_rank) {
   const int count = cuda_device_count_or_zero();
   if (count == 0) {
-    throw make_error<ConfigError>("no CUDA device visible (check CUDA_VISIBLE_DEVICES and the driver); "
-                                  "use the mpi or serial backend");
+    throw make_error<ConfigError>(
+        "no CUDA device visible (check CUDA_VISIBLE_DEVICES and the driver); "
+        "use the mpi or serial backend");
   }
   const int device = local_rank % count;
   detail::check_cuda(cudaSetDevice(device), "cudaSetDevice");

@@ -16,9 +16,10 @@ std::optional<int> local_rank_from_environment() {
     errno = 0;
     const long parsed = std::strtol(value, &end, 10);
     if (errno != 0 || *end != '\0' || parsed < 0 || parsed > 1'000'000) {
-      throw make_error<ConfigError>("environment variable {}={:?} is not a local rank (a non-negative integer); "
-                                    "unset it or launch with srun/mpirun",
-                                    name, value);
+      throw make_error<ConfigError>(
+          "environment variable {}={:?} is not a local rank (a non-negative integer); "
+          "unset it or launch with srun/mpirun",
+          name, value);
     }
     return static_cast<int>(parsed);
   }

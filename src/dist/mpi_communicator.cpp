@@ -96,7 +96,8 @@ at::Tensor MpiCommunicator::all_gather(const at::Tensor& local) const {
   if (!local.device().is_cpu()) throw make_error<CommError>("all_gather: the mpi backend takes CPU tensors");
   require_equal_across_ranks(local.numel(), "all_gather", "the local length");
   require_equal_across_ranks(static_cast<int64_t>(local.scalar_type()), "all_gather", "the dtype");
-  if (local.numel() > INT_MAX) throw make_error<CommError>("all_gather: {} elements per rank is too many", local.numel());
+  if (local.numel() > INT_MAX)
+    throw make_error<CommError>("all_gather: {} elements per rank is too many", local.numel());
   const at::Tensor input = local.contiguous();
   at::Tensor gathered = at::empty({local.numel() * size_}, local.options());
   const MPI_Datatype type = mpi_type_of(local.scalar_type());

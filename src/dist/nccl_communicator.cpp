@@ -66,9 +66,10 @@ NcclCommunicator::NcclCommunicator() : cuda_(std::make_unique<Cuda>()) {
   // Every rank must learn whether any rank lacks a GPU before entering ncclCommInitRank, or the others hang.
   const bool has_device = cuda_device_count_or_zero() > 0;
   if (!control_.all(has_device)) {
-    throw make_error<ConfigError>("backend nccl: no CUDA device visible on {} (check CUDA_VISIBLE_DEVICES and "
-                                  "the driver); use --dist.backend mpi",
-                                  has_device ? "another rank" : "this rank");
+    throw make_error<ConfigError>(
+        "backend nccl: no CUDA device visible on {} (check CUDA_VISIBLE_DEVICES and "
+        "the driver); use --dist.backend mpi",
+        has_device ? "another rank" : "this rank");
   }
   device_ = select_cuda_device(control_.local_rank());
 
@@ -96,8 +97,7 @@ void NcclCommunicator::all_reduce_sum(at::Tensor& t) const {
       throw make_error<CommError>("all_reduce_sum: tensor on {} but this rank's NCCL device is cuda:{}",
                                   work.device().str(), device_);
     }
-    check_nccl(ncclAllReduce(work.data_ptr(), work.data_ptr(), count, ncclFloat64, ncclSum, cuda_->comm,
-                             cuda_->stream),
+    check_nccl(ncclAllReduce(work.data_ptr(), work.data_ptr(), count, ncclFloat64, ncclSum, cuda_->comm, cuda_->stream),
                "ncclAllReduce", cuda_->comm);
     cuda_->synchronize();
   } else {

@@ -37,8 +37,8 @@ at::Tensor ordered_block_sum(const Communicator& comm, const ShardPlan& plan,
     }
     if (!partial.defined() || partial.scalar_type() != at::kDouble || !partial.device().is_cpu() ||
         partial.sizes() != shape) {
-      throw make_error<CommError>("ordered_block_sum: block {} must be a float64 CPU tensor of shape {}, got {}",
-                                  index, shape_text(shape),
+      throw make_error<CommError>("ordered_block_sum: block {} must be a float64 CPU tensor of shape {}, got {}", index,
+                                  shape_text(shape),
                                   partial.defined() ? std::string(c10::toString(partial.scalar_type())) + " " +
                                                           shape_text(partial.sizes()) + " on " + partial.device().str()
                                                     : std::string("undefined"));
@@ -77,11 +77,11 @@ at::Tensor assemble_items(const Communicator& comm, const ShardPlan& plan, const
   const int64_t expected_rows = plan.num_items_for_rank(comm.rank());
   if (!local.defined() || local.scalar_type() != at::kDouble || !local.device().is_cpu() || local.dim() < 1 ||
       local.size(0) != expected_rows) {
-    throw make_error<CommError>("assemble_items: rank {} must pass a float64 CPU tensor with {} rows (its items), got {}",
-                                comm.rank(), expected_rows,
-                                local.defined() ? std::string(c10::toString(local.scalar_type())) + " " +
-                                                      shape_text(local.sizes())
-                                                : std::string("undefined"));
+    throw make_error<CommError>(
+        "assemble_items: rank {} must pass a float64 CPU tensor with {} rows (its items), got {}", comm.rank(),
+        expected_rows,
+        local.defined() ? std::string(c10::toString(local.scalar_type())) + " " + shape_text(local.sizes())
+                        : std::string("undefined"));
   }
   std::vector<int64_t> full_shape(local.sizes().begin(), local.sizes().end());
   full_shape[0] = plan.num_items();

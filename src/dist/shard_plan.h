@@ -15,9 +15,7 @@ struct Block {
   int64_t begin = 0;  // first item
   int64_t end = 0;    // one past the last item
   int64_t size() const { return end - begin; }
-  bool operator==(const Block& other) const {
-    return index == other.index && begin == other.begin && end == other.end;
-  }
+  bool operator==(const Block& other) const { return index == other.index && begin == other.begin && end == other.end; }
 };
 
 class ShardPlan {
@@ -30,8 +28,8 @@ class ShardPlan {
   int world_size() const { return world_size_; }
   int64_t num_blocks() const { return num_blocks_; }
 
-  Block block(int64_t index) const;                   // 0 <= index < num_blocks()
-  int owner(int64_t block_index) const;               // rank that computes block `block_index`
+  Block block(int64_t index) const;                    // 0 <= index < num_blocks()
+  int owner(int64_t block_index) const;                // rank that computes block `block_index`
   std::vector<Block> blocks_for_rank(int rank) const;  // ascending block order
   int64_t num_items_for_rank(int rank) const;
 

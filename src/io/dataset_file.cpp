@@ -11,8 +11,9 @@ namespace {
 
 constexpr const char* kImages = "/images";
 constexpr const char* kLabels = "/labels";
-constexpr const char* kFix = "a dataset file holds /images uint8 [N, C, H, W] and optional /labels [N] (SPEC §6); "
-                             "create one with `switchdiff prepare --input FILE`";
+constexpr const char* kFix =
+    "a dataset file holds /images uint8 [N, C, H, W] and optional /labels [N] (SPEC §6); "
+    "create one with `switchdiff prepare --input FILE`";
 
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string text = "[";
@@ -63,21 +64,22 @@ void write_dataset_file(const std::string& path, const DatasetArrays& arrays, bo
                                  shape.text(), arrays.num_images * shape.pixels(), arrays.images.size());
   }
   if (arrays.labels && static_cast<int64_t>(arrays.labels->size()) != arrays.num_images) {
-    throw make_error<InputError>("{}: {} labels for {} images; give one label per image", path,
-                                 arrays.labels->size(), arrays.num_images);
+    throw make_error<InputError>("{}: {} labels for {} images; give one label per image", path, arrays.labels->size(),
+                                 arrays.num_images);
   }
   if (!overwrite && std::filesystem::exists(path)) {
-    throw make_error<ConfigError>("{} already exists; refusing to overwrite it (choose another output path or "
-                                  "delete the file)",
-                                  path);
+    throw make_error<ConfigError>(
+        "{} already exists; refusing to overwrite it (choose another output path or "
+        "delete the file)",
+        path);
   }
   const std::string partial = path + ".partial";
   {
     H5File file = H5File::create(partial, /*overwrite=*/true);  // a stale .partial is ours to replace
     DatasetOptions options;
     options.compression_level = 1;  // MNIST-like data shrinks ~3x; decoding stays far faster than any model
-    file.write<uint8_t>(kImages, {arrays.num_images, shape.channels, shape.height, shape.width},
-                        arrays.images.data(), options);
+    file.write<uint8_t>(kImages, {arrays.num_images, shape.channels, shape.height, shape.width}, arrays.images.data(),
+                        options);
     if (arrays.labels) file.write<int64_t>(kLabels, *arrays.labels);
     file.set_string_attribute("/", "layout", "images uint8 [N, C, H, W]; labels int64 [N]");
     for (const auto& [name, value] : arrays.attributes) file.set_string_attribute("/", name, value);
@@ -119,8 +121,7 @@ std::vector<uint8_t> DatasetReader::read_images(int64_t begin, int64_t end) cons
 
 at::Tensor DatasetReader::read_images_tensor(int64_t begin, int64_t end) const {
   check_range(begin, end);
-  at::Tensor images =
-      at::empty({end - begin, info_.image.channels, info_.image.height, info_.image.width}, at::kByte);
+  at::Tensor images = at::empty({end - begin, info_.image.channels, info_.image.height, info_.image.width}, at::kByte);
   file_.read_rows<uint8_t>(kImages, begin, end, images.data_ptr<uint8_t>());
   return images;
 }

@@ -22,7 +22,7 @@ struct ImageShape {
   int64_t height = 0;
   int64_t width = 0;
   int64_t pixels() const { return channels * height * width; }  // bytes per image
-  std::string text() const;                                       // "1x28x28"
+  std::string text() const;                                     // "1x28x28"
   bool operator==(const ImageShape& other) const {
     return channels == other.channels && height == other.height && width == other.width;
   }

@@ -15,8 +15,9 @@ namespace switchdiff::io {
 namespace {
 
 constexpr int64_t kCifarRecord = 1 + 3 * 32 * 32;
-constexpr const char* kFormats = "IDX images (plain or .gz), CIFAR-10 binary batches (N x 3073 bytes) or "
-                                 "downsampled-ImageNet .npz";
+constexpr const char* kFormats =
+    "IDX images (plain or .gz), CIFAR-10 binary batches (N x 3073 bytes) or "
+    "downsampled-ImageNet .npz";
 
 bool starts_with(const std::string& bytes, std::string_view prefix) {
   return bytes.size() >= prefix.size() && bytes.compare(0, prefix.size(), prefix) == 0;
@@ -58,9 +59,10 @@ DatasetArrays import_idx(const std::string& path, const ImportOptions& options, 
   if (options.labels_path) {
     const IdxArray labels = read_idx_file(*options.labels_path, 1);
     if (labels.dims[0] != arrays.num_images) {
-      throw make_error<InputError>("{}: {} labels, but {} has {} images; pass the labels file that belongs to these "
-                                   "images (train-labels with train-images, t10k-labels with t10k-images)",
-                                   *options.labels_path, labels.dims[0], path, arrays.num_images);
+      throw make_error<InputError>(
+          "{}: {} labels, but {} has {} images; pass the labels file that belongs to these "
+          "images (train-labels with train-images, t10k-labels with t10k-images)",
+          *options.labels_path, labels.dims[0], path, arrays.num_images);
     }
     arrays.labels = std::vector<int64_t>(labels.data.begin(), labels.data.end());
     arrays.attributes["labels_file"] = *options.labels_path;
@@ -76,9 +78,10 @@ DatasetArrays import_cifar10(const std::string& path, const ImportOptions& optio
   const RawFile raw = read_raw_file(path);
   const auto size = static_cast<int64_t>(raw.bytes.size());
   if (size == 0 || size % kCifarRecord != 0) {
-    throw make_error<InputError>("{}: {} bytes is not a whole number of CIFAR-10 records ({} bytes each: 1 label + "
-                                 "3072 pixels); truncated? re-extract cifar-10-binary.tar.gz",
-                                 path, size, kCifarRecord);
+    throw make_error<InputError>(
+        "{}: {} bytes is not a whole number of CIFAR-10 records ({} bytes each: 1 label + "
+        "3072 pixels); truncated? re-extract cifar-10-binary.tar.gz",
+        path, size, kCifarRecord);
   }
   DatasetArrays arrays;
   arrays.num_images = size / kCifarRecord;
@@ -88,9 +91,10 @@ DatasetArrays import_cifar10(const std::string& path, const ImportOptions& optio
   for (int64_t i = 0; i < arrays.num_images; ++i) {
     const auto* record = reinterpret_cast<const uint8_t*>(raw.bytes.data()) + i * kCifarRecord;
     if (record[0] > 9) {
-      throw make_error<InputError>("{}: record {} has label byte {}, CIFAR-10 labels are 0..9: not a CIFAR-10 batch "
-                                   "(CIFAR-100's 3074-byte records are not supported)",
-                                   path, i, record[0]);
+      throw make_error<InputError>(
+          "{}: record {} has label byte {}, CIFAR-10 labels are 0..9: not a CIFAR-10 batch "
+          "(CIFAR-100's 3074-byte records are not supported)",
+          path, i, record[0]);
     }
     labels[static_cast<size_t>(i)] = record[0];
     // Pixels are already channel planes of 32 rows of 32: NCHW as stored.
@@ -140,9 +144,10 @@ DatasetArrays import_npz(const std::string& path, const ImportOptions& options) 
     channels_last = true;
   }
   if (arrays.image.channels == 0) {
-    throw make_error<InputError>("{}: 'data' has shape {}; expected [N, 3*S*S] (channel planes, e.g. 3072 for 32x32), "
-                                 "[N, 3, S, S] or [N, S, S, 3]",
-                                 path, data.shape_text());
+    throw make_error<InputError>(
+        "{}: 'data' has shape {}; expected [N, 3*S*S] (channel planes, e.g. 3072 for 32x32), "
+        "[N, 3, S, S] or [N, S, S, 3]",
+        path, data.shape_text());
   }
   arrays.num_images = s[0];
   const int64_t plane = arrays.image.height * arrays.image.width;
@@ -184,22 +189,25 @@ std::string detect_source_format(const std::string& path) {
     const std::string inner = gunzip_prefix(path, 512);
     if (looks_like_idx(inner)) return "idx";
     if (is_tar(inner)) {
-      throw make_error<InputError>("{}: a .tar.gz archive; extract it first (tar xzf {}) and pass the data files "
-                                   "inside (e.g. data_batch_1.bin)",
-                                   path, path);
+      throw make_error<InputError>(
+          "{}: a .tar.gz archive; extract it first (tar xzf {}) and pass the data files "
+          "inside (e.g. data_batch_1.bin)",
+          path, path);
     }
     throw make_error<InputError>("{}: gzip file whose content is not IDX; expected {}", path, kFormats);
   }
   if (starts_with(head, "PK\x03\x04") || starts_with(head, std::string_view("PK\x05\x06", 4))) return "npz";
   if (starts_with(head, "\x93NUMPY")) {
-    throw make_error<InputError>("{}: a single .npy array; store images (and labels) in an .npz: "
-                                 "np.savez(FILE, data=images, labels=labels)",
-                                 path);
+    throw make_error<InputError>(
+        "{}: a single .npy array; store images (and labels) in an .npz: "
+        "np.savez(FILE, data=images, labels=labels)",
+        path);
   }
   if (starts_with(head, "\x89HDF\r\n\x1a\n")) {
-    throw make_error<InputError>("{}: already an HDF5 file; a dataset file (/images uint8 [N,C,H,W]) is used as it "
-                                 "is, without prepare",
-                                 path);
+    throw make_error<InputError>(
+        "{}: already an HDF5 file; a dataset file (/images uint8 [N,C,H,W]) is used as it "
+        "is, without prepare",
+        path);
   }
   if (looks_like_idx(head)) return "idx";
   if (is_tar(head)) throw make_error<InputError>("{}: a tar archive; extract it first (tar xf {})", path, path);

@@ -24,8 +24,9 @@ Id open_attribute(const H5File& file, const std::string& object_path, const std:
   if (!file.has_attribute(object_path, name)) {
     file.fail("read " + attribute_where(name), object_path, "no such attribute");
   }
-  Id attribute = checked_id(file, H5Aopen_by_name(file.id(), object_path.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
-                            "H5Aopen_by_name", object_path);
+  Id attribute =
+      checked_id(file, H5Aopen_by_name(file.id(), object_path.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+                 "H5Aopen_by_name", object_path);
   const Id space = checked_id(file, H5Aget_space(attribute.get()), "H5Aget_space", object_path);
   if (H5Sget_simple_extent_npoints(space.get()) != 1) {
     file.fail("read " + attribute_where(name), object_path, "expected a single value, found an array");
@@ -43,8 +44,9 @@ void write_scalar(H5File& file, const std::string& object_path, const std::strin
           object_path);
   }
   const Id space = checked_id(file, H5Screate(H5S_SCALAR), "H5Screate", object_path);
-  const Id attribute = checked_id(file, H5Acreate_by_name(file.id(), object_path.c_str(), name.c_str(), type,
-                                                          space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+  const Id attribute = checked_id(file,
+                                  H5Acreate_by_name(file.id(), object_path.c_str(), name.c_str(), type, space.get(),
+                                                    H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                                   "H5Acreate_by_name", object_path);
   check(file, H5Awrite(attribute.get(), type, value), "H5Awrite", object_path);
 }

@@ -10,37 +10,67 @@ namespace switchdiff::io {
 namespace detail {
 
 template <>
-hid_t memory_type<uint8_t>() { return H5T_NATIVE_UINT8; }
+hid_t memory_type<uint8_t>() {
+  return H5T_NATIVE_UINT8;
+}
 template <>
-hid_t memory_type<int32_t>() { return H5T_NATIVE_INT32; }
+hid_t memory_type<int32_t>() {
+  return H5T_NATIVE_INT32;
+}
 template <>
-hid_t memory_type<int64_t>() { return H5T_NATIVE_INT64; }
+hid_t memory_type<int64_t>() {
+  return H5T_NATIVE_INT64;
+}
 template <>
-hid_t memory_type<float>() { return H5T_NATIVE_FLOAT; }
+hid_t memory_type<float>() {
+  return H5T_NATIVE_FLOAT;
+}
 template <>
-hid_t memory_type<double>() { return H5T_NATIVE_DOUBLE; }
+hid_t memory_type<double>() {
+  return H5T_NATIVE_DOUBLE;
+}
 
 template <>
-hid_t file_type<uint8_t>() { return H5T_STD_U8LE; }
+hid_t file_type<uint8_t>() {
+  return H5T_STD_U8LE;
+}
 template <>
-hid_t file_type<int32_t>() { return H5T_STD_I32LE; }
+hid_t file_type<int32_t>() {
+  return H5T_STD_I32LE;
+}
 template <>
-hid_t file_type<int64_t>() { return H5T_STD_I64LE; }
+hid_t file_type<int64_t>() {
+  return H5T_STD_I64LE;
+}
 template <>
-hid_t file_type<float>() { return H5T_IEEE_F32LE; }
+hid_t file_type<float>() {
+  return H5T_IEEE_F32LE;
+}
 template <>
-hid_t file_type<double>() { return H5T_IEEE_F64LE; }
+hid_t file_type<double>() {
+  return H5T_IEEE_F64LE;
+}
 
 template <>
-ElementType element_type<uint8_t>() { return ElementType::kUInt8; }
+ElementType element_type<uint8_t>() {
+  return ElementType::kUInt8;
+}
 template <>
-ElementType element_type<int32_t>() { return ElementType::kInt32; }
+ElementType element_type<int32_t>() {
+  return ElementType::kInt32;
+}
 template <>
-ElementType element_type<int64_t>() { return ElementType::kInt64; }
+ElementType element_type<int64_t>() {
+  return ElementType::kInt64;
+}
 template <>
-ElementType element_type<float>() { return ElementType::kFloat32; }
+ElementType element_type<float>() {
+  return ElementType::kFloat32;
+}
 template <>
-ElementType element_type<double>() { return ElementType::kFloat64; }
+ElementType element_type<double>() {
+  return ElementType::kFloat64;
+}
 
 ElementType classify(hid_t type, std::string* type_name) {
   const size_t bytes = H5Tget_size(type);
@@ -97,7 +127,8 @@ Id open_dataset(const H5File& file, const std::string& path) {
   return checked_id(file, H5Dopen2(file.id(), path.c_str(), H5P_DEFAULT), "H5Dopen2", path);
 }
 
-std::vector<int64_t> extents(const H5File& file, hid_t space, const std::string& path, std::vector<int64_t>* max = nullptr) {
+std::vector<int64_t> extents(const H5File& file, hid_t space, const std::string& path,
+                             std::vector<int64_t>* max = nullptr) {
   const int rank = static_cast<int>(check(file, H5Sget_simple_extent_ndims(space), "H5Sget_simple_extent_ndims", path));
   std::vector<hsize_t> dims(static_cast<size_t>(rank)), max_dims(static_cast<size_t>(rank));
   check(file, H5Sget_simple_extent_dims(space, dims.data(), max_dims.data()), "H5Sget_simple_extent_dims", path);
@@ -158,14 +189,15 @@ Id create_dataset(H5File& file, const std::string& path, const std::vector<int64
   for (size_t i = 0; i < max_shape.size(); ++i) {
     if (max_shape[i] < 0) max_dims[i] = H5S_UNLIMITED;
   }
-  Id space = shape.empty() ? checked_id(file, H5Screate(H5S_SCALAR), "H5Screate", path)
-                           : checked_id(file, H5Screate_simple(static_cast<int>(dims.size()), dims.data(),
-                                                               max_dims.data()),
-                                        "H5Screate_simple", path);
+  Id space = shape.empty()
+                 ? checked_id(file, H5Screate(H5S_SCALAR), "H5Screate", path)
+                 : checked_id(file, H5Screate_simple(static_cast<int>(dims.size()), dims.data(), max_dims.data()),
+                              "H5Screate_simple", path);
   const bool chunked_layout = chunked || options.compression_level > 0 || options.chunk_rows > 0;
   const Id properties = dataset_creation_properties(file, path, shape, max_shape, chunked_layout, options, sizeof(T));
-  return checked_id(file, H5Dcreate2(file.id(), path.c_str(), detail::file_type<T>(), space.get(), H5P_DEFAULT,
-                                     properties.get(), H5P_DEFAULT),
+  return checked_id(file,
+                    H5Dcreate2(file.id(), path.c_str(), detail::file_type<T>(), space.get(), H5P_DEFAULT,
+                               properties.get(), H5P_DEFAULT),
                     "H5Dcreate2", path);
 }
 
@@ -255,8 +287,8 @@ void H5File::write_rows(const std::string& dataset_path, int64_t begin, int64_t 
   const Id dataset = open_dataset(*this, dataset_path);
   const auto [file_space, memory_space] = select_rows(*this, dataset.get(), dataset_path, begin, num_rows);
   if (num_rows == 0) return;
-  check(*this, H5Dwrite(dataset.get(), detail::memory_type<T>(), memory_space.get(), file_space.get(), H5P_DEFAULT,
-                        data),
+  check(*this,
+        H5Dwrite(dataset.get(), detail::memory_type<T>(), memory_space.get(), file_space.get(), H5P_DEFAULT, data),
         "H5Dwrite", dataset_path);
 }
 
@@ -287,18 +319,17 @@ void H5File::append_rows(const std::string& dataset_path, int64_t num_rows, cons
   check(*this, H5Dset_extent(dataset.get(), new_dims.data()), "H5Dset_extent", dataset_path);
   const auto [file_space, memory_space] = select_rows(*this, dataset.get(), dataset_path, begin, num_rows);
   if (num_rows == 0) return;
-  check(*this, H5Dwrite(dataset.get(), detail::memory_type<T>(), memory_space.get(), file_space.get(), H5P_DEFAULT,
-                        data),
+  check(*this,
+        H5Dwrite(dataset.get(), detail::memory_type<T>(), memory_space.get(), file_space.get(), H5P_DEFAULT, data),
         "H5Dwrite", dataset_path);
 }
 
-#define SWITCHDIFF_INSTANTIATE_H5_DATASET(T)                                                                       \
-  template void H5File::write<T>(const std::string&, const std::vector<int64_t>&, const T*, const DatasetOptions&); \
-  template std::vector<T> H5File::read<T>(const std::string&) const;                                               \
-  template void H5File::read_rows<T>(const std::string&, int64_t, int64_t, T*) const;                              \
-  template void H5File::write_rows<T>(const std::string&, int64_t, int64_t, const T*);                             \
-  template void H5File::create_extendable<T>(const std::string&, const std::vector<int64_t>&,                      \
-                                             const DatasetOptions&);                                               \
+#define SWITCHDIFF_INSTANTIATE_H5_DATASET(T)                                                                          \
+  template void H5File::write<T>(const std::string&, const std::vector<int64_t>&, const T*, const DatasetOptions&);   \
+  template std::vector<T> H5File::read<T>(const std::string&) const;                                                  \
+  template void H5File::read_rows<T>(const std::string&, int64_t, int64_t, T*) const;                                 \
+  template void H5File::write_rows<T>(const std::string&, int64_t, int64_t, const T*);                                \
+  template void H5File::create_extendable<T>(const std::string&, const std::vector<int64_t>&, const DatasetOptions&); \
   template void H5File::append_rows<T>(const std::string&, int64_t, const T*);
 
 SWITCHDIFF_INSTANTIATE_H5_DATASET(uint8_t)

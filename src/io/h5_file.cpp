@@ -152,8 +152,8 @@ H5File H5File::open(const std::string& path, bool writable) {
   const hid_t id = H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
   if (id < 0) {
     const std::string hdf5 = detail::take_hdf5_error_message();
-    throw make_error<IoError>("{}: H5Fopen ({}) failed (HDF5: {}){}", path, writable ? "read-write" : "read-only",
-                              hdf5, hint_for(hdf5));
+    throw make_error<IoError>("{}: H5Fopen ({}) failed (HDF5: {}){}", path, writable ? "read-write" : "read-only", hdf5,
+                              hint_for(hdf5));
   }
   return H5File(id, path, FileRole::kOutput, writable);
 }
@@ -161,9 +161,10 @@ H5File H5File::open(const std::string& path, bool writable) {
 H5File H5File::create(const std::string& path, bool overwrite) {
   detail::silence_hdf5_errors();
   if (!overwrite && std::filesystem::exists(path)) {
-    throw make_error<ConfigError>("{} already exists; refusing to overwrite it (choose another output path or "
-                                  "delete the file)",
-                                  path);
+    throw make_error<ConfigError>(
+        "{} already exists; refusing to overwrite it (choose another output path or "
+        "delete the file)",
+        path);
   }
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   std::error_code ignored;
@@ -213,8 +214,8 @@ bool H5File::exists(const std::string& object_path) const {
 namespace {
 // H5Oopen + H5Iget_type instead of H5Oget_info*, whose signature changed between HDF5 1.8, 1.10 and 1.12 APIs.
 H5I_type_t object_kind(const H5File& file, const std::string& object_path) {
-  const detail::Id object = detail::checked_id(file, H5Oopen(file.id(), object_path.c_str(), H5P_DEFAULT), "H5Oopen",
-                                               object_path);
+  const detail::Id object =
+      detail::checked_id(file, H5Oopen(file.id(), object_path.c_str(), H5P_DEFAULT), "H5Oopen", object_path);
   return H5Iget_type(object.get());
 }
 }  // namespace
@@ -245,9 +246,10 @@ std::vector<std::string> H5File::children(const std::string& group_path) const {
     static_cast<std::vector<std::string>*>(data)->emplace_back(name);
     return 0;
   };
-  check(*this, H5Literate_by_name(file_id_, group_path.c_str(), H5_INDEX_NAME, H5_ITER_INC, nullptr, visit, &names,
-                                  H5P_DEFAULT),
-        "H5Literate_by_name", group_path);
+  check(
+      *this,
+      H5Literate_by_name(file_id_, group_path.c_str(), H5_INDEX_NAME, H5_ITER_INC, nullptr, visit, &names, H5P_DEFAULT),
+      "H5Literate_by_name", group_path);
   std::sort(names.begin(), names.end());
   return names;
 }

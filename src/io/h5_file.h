@@ -62,9 +62,9 @@ class H5File {
   bool exists(const std::string& object_path) const;  // false also when an intermediate group is missing
   bool is_group(const std::string& object_path) const;
   bool is_dataset(const std::string& object_path) const;
-  void create_group(const std::string& group_path);  // creates parents; fine if it exists
+  void create_group(const std::string& group_path);                              // creates parents; fine if it exists
   std::vector<std::string> children(const std::string& group_path = "/") const;  // names, sorted
-  void remove(const std::string& object_path);                                    // unlink
+  void remove(const std::string& object_path);                                   // unlink
 
   // Datasets. Missing parents are created.
   DatasetInfo dataset_info(const std::string& dataset_path) const;

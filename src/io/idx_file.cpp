@@ -49,9 +49,10 @@ IdxArray parse_idx(const std::string& bytes, const std::string& path, int expect
   }
   const uint32_t magic = big_endian_u32(bytes, 0);
   if (!looks_like_idx(bytes)) {
-    throw make_error<InputError>("{}: wrong magic number 0x{:08X}; {} (is this the right file, and decompressed or "
-                                 "gzip as downloaded?)",
-                                 path, magic, want);
+    throw make_error<InputError>(
+        "{}: wrong magic number 0x{:08X}; {} (is this the right file, and decompressed or "
+        "gzip as downloaded?)",
+        path, magic, want);
   }
   const auto type = static_cast<uint8_t>(bytes[2]);
   const int dims = bytes[3];
@@ -80,10 +81,11 @@ IdxArray parse_idx(const std::string& bytes, const std::string& path, int expect
   }
   const size_t available = bytes.size() - header;
   if (available != static_cast<size_t>(count)) {
-    throw make_error<InputError>("{}: the IDX header declares {} = {} bytes of data after {} header bytes, the file "
-                                 "has {} ({}); re-download or re-extract it",
-                                 path, extents, count, header, available,
-                                 available < static_cast<size_t>(count) ? "truncated" : "extra bytes at the end");
+    throw make_error<InputError>(
+        "{}: the IDX header declares {} = {} bytes of data after {} header bytes, the file "
+        "has {} ({}); re-download or re-extract it",
+        path, extents, count, header, available,
+        available < static_cast<size_t>(count) ? "truncated" : "extra bytes at the end");
   }
   array.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(header), bytes.end());
   return array;

@@ -97,11 +97,11 @@ std::vector<Out> convert(const NpyArray& a) {
   const uint8_t* p = a.data.data();
   for (int64_t i = 0; i < n; ++i, p += a.item_size) {
     Out value = 0;
-#define SWITCHDIFF_NPY_CASE(kind_char, size, Type) \
-  if (a.kind == kind_char && a.item_size == size) {  \
-    Type v;                                          \
-    std::memcpy(&v, p, size);                        \
-    value = static_cast<Out>(v);                     \
+#define SWITCHDIFF_NPY_CASE(kind_char, size, Type)  \
+  if (a.kind == kind_char && a.item_size == size) { \
+    Type v;                                         \
+    std::memcpy(&v, p, size);                       \
+    value = static_cast<Out>(v);                    \
   }
     SWITCHDIFF_NPY_CASE('f', 8, double)
     SWITCHDIFF_NPY_CASE('f', 4, float)
@@ -156,9 +156,10 @@ std::vector<int64_t> NpyArray::to_int64() const {
 
 const std::vector<uint8_t>& NpyArray::uint8_data() const {
   if (!((kind == 'u' || kind == 'b') && item_size == 1)) {
-    throw make_error<InputError>("{}: expected uint8 pixels, found {} {}; convert with .astype(np.uint8) if the "
-                                 "values are 0..255",
-                                 source, dtype_name(), shape_text());
+    throw make_error<InputError>(
+        "{}: expected uint8 pixels, found {} {}; convert with .astype(np.uint8) if the "
+        "values are 0..255",
+        source, dtype_name(), shape_text());
   }
   return data;
 }
@@ -215,17 +216,19 @@ NpyArray parse_npy(std::string_view bytes, const std::string& source) {
   if (!known_kind || size_text.empty() || size_text.find_first_not_of("0123456789") != std::string::npos ||
       std::string("<>|=").find(order) == std::string::npos) {
     throw make_error<InputError>("{}: dtype '{}' is not supported (bool, integers, float32, float64){}", source,
-                                 array.descr, array.kind == 'O' ? "; object arrays need pickle: save numeric arrays" : "");
+                                 array.descr,
+                                 array.kind == 'O' ? "; object arrays need pickle: save numeric arrays" : "");
   }
   array.item_size = std::stoul(size_text);
-  const bool valid_size = array.kind == 'f' ? (array.item_size == 4 || array.item_size == 8)
+  const bool valid_size = array.kind == 'f'   ? (array.item_size == 4 || array.item_size == 8)
                           : array.kind == 'b' ? array.item_size == 1
-                                              : (array.item_size == 1 || array.item_size == 2 ||
-                                                 array.item_size == 4 || array.item_size == 8);
+                                              : (array.item_size == 1 || array.item_size == 2 || array.item_size == 4 ||
+                                                 array.item_size == 8);
   if (!valid_size) {
-    throw make_error<InputError>("{}: dtype '{}' is not supported (bool, int8..int64, uint8..uint64, float32, "
-                                 "float64); convert with .astype(np.float64)",
-                                 source, array.descr);
+    throw make_error<InputError>(
+        "{}: dtype '{}' is not supported (bool, int8..int64, uint8..uint64, float32, "
+        "float64); convert with .astype(np.float64)",
+        source, array.descr);
   }
   const std::string fortran = dict_value(header, "fortran_order", source);
   if (fortran != "True" && fortran != "False") {

@@ -34,14 +34,16 @@ std::string read_gzip(const std::string& path) {
   // gzclose_r reports Z_BUF_ERROR when the stream stopped in the middle of a gzip member (truncated file).
   const int close_code = gzclose_r(gz);
   if (code != Z_OK && code != Z_STREAM_END) {
-    throw make_error<InputError>("{}: corrupt or truncated gzip data ({}) after {} decompressed bytes; "
-                                 "re-download or re-compress the file",
-                                 path, text, content.size());
+    throw make_error<InputError>(
+        "{}: corrupt or truncated gzip data ({}) after {} decompressed bytes; "
+        "re-download or re-compress the file",
+        path, text, content.size());
   }
   if (close_code == Z_BUF_ERROR) {
-    throw make_error<InputError>("{}: truncated gzip file (the stream ends early, after {} decompressed bytes); "
-                                 "re-download it",
-                                 path, content.size());
+    throw make_error<InputError>(
+        "{}: truncated gzip file (the stream ends early, after {} decompressed bytes); "
+        "re-download it",
+        path, content.size());
   }
   return content;
 }

@@ -1,10 +1,9 @@
 // MPI backend under mpirun with 1, 2 and 3 ranks (tests/CMakeLists: MPI_RANKS). Expected sums use small
 // integers, so they are exact (STYLE.md §7). Every rank runs every test; mpi_gtest_main fails the job if
 // any rank fails.
+#include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <mpi.h>
-
-#include <ATen/ATen.h>
 
 #include <string>
 

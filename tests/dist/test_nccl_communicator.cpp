@@ -1,9 +1,8 @@
 // NCCL backend (label gpu): skipped unless the build has NCCL and every rank sees its own CUDA device.
 // Sums of CPU tensors staged through the GPU, and the ordered block sum, must be exact / bitwise equal to
 // the block-order fold, as on the MPI backend.
-#include <gtest/gtest.h>
-
 #include <ATen/ATen.h>
+#include <gtest/gtest.h>
 
 #include <cstring>
 

@@ -1,9 +1,8 @@
 // ordered_block_sum over 1, 2, 3 (and 8) ranks: the result is bitwise equal to the one-rank left fold in
 // block order (a W-independent oracle computed here in plain doubles), on every rank, while the naive
 // "per rank, then over ranks" order gives different bits for these inputs.
-#include <gtest/gtest.h>
-
 #include <ATen/ATen.h>
+#include <gtest/gtest.h>
 
 #include <cstring>
 #include <vector>

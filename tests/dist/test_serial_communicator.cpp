@@ -1,8 +1,7 @@
 // Serial backend, backend selection without MPI, local rank from the launcher's environment, and the
 // ordered sum on one rank (its oracle and argument checks).
-#include <gtest/gtest.h>
-
 #include <ATen/ATen.h>
+#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -86,8 +85,7 @@ TEST(MakeCommunicator, ExplainsUnknownAndUnavailableBackends) {
   EXPECT_NE(message_of<ConfigError>([] { make_communicator("gloo"); }).find("auto, serial, mpi, nccl"),
             std::string::npos);
   // This test binary does not initialize MPI.
-  EXPECT_NE(message_of<ConfigError>([] { make_communicator("mpi"); }).find("MPI to be initialized"),
-            std::string::npos);
+  EXPECT_NE(message_of<ConfigError>([] { make_communicator("mpi"); }).find("MPI to be initialized"), std::string::npos);
   const std::string nccl = message_of<ConfigError>([] { make_communicator("nccl"); });
   if (!built_with_nccl()) {
     EXPECT_NE(nccl.find("built without NCCL; rebuild with CUDA toolkit at /usr/local/cuda"), std::string::npos);
@@ -118,8 +116,7 @@ TEST(OrderedBlockSum, OneRankEqualsTheLeftFoldInBlockOrderBitwise) {
   for (int64_t max_bytes : {int64_t{1}, int64_t{200}, kDefaultMaxBytesPerRound}) {  // 1 and 200: many rounds
     const ShardPlan plan(1000, 37, 1);
     const std::vector<int64_t> shape = {3, 4};
-    const at::Tensor sum =
-        ordered_block_sum(*comm, plan, test::partials_for_rank(plan, 0, shape), shape, max_bytes);
+    const at::Tensor sum = ordered_block_sum(*comm, plan, test::partials_for_rank(plan, 0, shape), shape, max_bytes);
     ASSERT_EQ(sum.sizes(), at::IntArrayRef(shape));
     const std::vector<double> oracle = test::left_fold(plan.num_blocks(), 12);
     EXPECT_EQ(std::memcmp(sum.data_ptr<double>(), oracle.data(), 12 * sizeof(double)), 0);

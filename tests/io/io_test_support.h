@@ -1,5 +1,6 @@
 #pragma once
 // Helpers for the io tests: run a Python snippet (Debian's numpy / h5py) in the test, write and read raw files.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -7,8 +8,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "common/test_support.h"
 #include "core/error.h"
@@ -19,7 +18,10 @@ namespace switchdiff::io::test {
 // exit and returns the output.
 inline std::string run_python(const std::string& folder, const std::string& code) {
   const std::string script = folder + "/snippet.py";
-  std::ofstream(script) << "import os, sys\nos.chdir(" << "'" << folder << "'" << ")\n" << code;
+  std::ofstream(script) << "import os, sys\nos.chdir("
+                        << "'" << folder << "'"
+                        << ")\n"
+                        << code;
   const auto result = switchdiff::testing::run_command(fmt::format("{} {}", switchdiff::testing::python(), script));
   EXPECT_EQ(result.exit_code, 0) << code << "\n--- output ---\n" << result.output;
   return result.output;

@@ -1,8 +1,7 @@
 // Dataset files (SPEC §6): round trip, range reads without loading the whole file, h5py's view of the file,
 // and clear errors for files that are not datasets.
-#include <gtest/gtest.h>
-
 #include <ATen/ATen.h>
+#include <gtest/gtest.h>
 
 #include <filesystem>
 

@@ -33,7 +33,8 @@ void write_gzip(const std::string& path, const std::string& bytes) {
 
 std::vector<uint8_t> pattern(size_t n, int seed) {
   std::vector<uint8_t> values(n);
-  for (size_t i = 0; i < n; ++i) values[i] = static_cast<uint8_t>((i * 131 + static_cast<size_t>(seed) * 17 + i / 3) % 256);
+  for (size_t i = 0; i < n; ++i)
+    values[i] = static_cast<uint8_t>((i * 131 + static_cast<size_t>(seed) * 17 + i / 3) % 256);
   return values;
 }
 
@@ -83,7 +84,9 @@ TEST_F(IdxImport, RejectsWrongMagicNumbersAndSwappedFiles) {
   test::write_bytes(dir_ + "/images", images_);
   EXPECT_CONTAINS(error_message<InputError>([&] { import_dataset(dir_ + "/labels"); }),
                   "this is an IDX labels file (magic 0x00000801); pass it with --labels");
-  EXPECT_CONTAINS(error_message<InputError>([&] { import_dataset(dir_ + "/images", ImportOptions{dir_ + "/images", {}}); }),
+  EXPECT_CONTAINS(error_message<InputError>([&] {
+                    import_dataset(dir_ + "/images", ImportOptions{dir_ + "/images", {}});
+                  }),
                   "this is an IDX images file (magic 0x00000803); pass it with --input");
   test::write_bytes(dir_ + "/four_d", idx_bytes(0x00000804, {5, 3, 2, 2}, pixels_));
   EXPECT_CONTAINS(error_message<InputError>([&] { import_dataset(dir_ + "/four_d"); }), "with 4 dimensions");
@@ -108,9 +111,10 @@ TEST_F(IdxImport, RejectsTruncatedFilesAndCountMismatches) {
 
   test::write_bytes(dir_ + "/images", images_);
   test::write_bytes(dir_ + "/four_labels", idx_bytes(0x00000801, {4}, {1, 2, 3, 4}));
-  EXPECT_CONTAINS(
-      error_message<InputError>([&] { import_dataset(dir_ + "/images", ImportOptions{dir_ + "/four_labels", {}}); }),
-      "four_labels: 4 labels, but " + dir_ + "/images has 5 images");
+  EXPECT_CONTAINS(error_message<InputError>([&] {
+                    import_dataset(dir_ + "/images", ImportOptions{dir_ + "/four_labels", {}});
+                  }),
+                  "four_labels: 4 labels, but " + dir_ + "/images has 5 images");
 }
 
 std::string cifar_records(const std::vector<uint8_t>& labels, int seed) {
@@ -149,10 +153,14 @@ TEST(CifarImport, RejectsTruncatedBatchesBadLabelsAndExtraLabelFiles) {
   EXPECT_CONTAINS(error_message<InputError>([&] { import_dataset(dir + "/bad_label.bin"); }),
                   "record 1 has label byte 12, CIFAR-10 labels are 0..9");
   test::write_bytes(dir + "/ok.bin", two);
-  EXPECT_CONTAINS(error_message<InputError>([&] { import_dataset(dir + "/ok.bin", ImportOptions{dir + "/x", {}}); }),
+  EXPECT_CONTAINS(error_message<InputError>([&] {
+                    import_dataset(dir + "/ok.bin", ImportOptions{dir + "/x", {}});
+                  }),
                   "carry their own labels; drop --labels");
   test::write_bytes(dir + "/images", idx_bytes(0x00000803, {1, 2, 2}, {1, 2, 3, 4}));
-  EXPECT_CONTAINS(error_message<InputError>([&] { import_dataset({dir + "/ok.bin", dir + "/images"}); }),
+  EXPECT_CONTAINS(error_message<InputError>([&] {
+                    import_dataset({dir + "/ok.bin", dir + "/images"});
+                  }),
                   "must share one format");
   test::run_python(dir, R"(
 import tarfile
@@ -195,7 +203,8 @@ open('nchw.bin', 'wb').write(nchw.tobytes())
   const ImportOptions old{{}, "old"};
   EXPECT_CONTAINS(error_message<InputError>([&] { import_dataset(dir + "/float.npz", old); }),
                   "expected uint8 pixels, found float64 (6, 3072)");
-  EXPECT_CONTAINS(error_message<InputError>([&] { import_dataset(dir + "/odd.npz", old); }), "'data' has shape (6, 3000)");
+  EXPECT_CONTAINS(error_message<InputError>([&] { import_dataset(dir + "/odd.npz", old); }),
+                  "'data' has shape (6, 3000)");
   EXPECT_CONTAINS(error_message<InputError>([&] { import_dataset(dir + "/short_labels.npz", old); }),
                   "'labels' has shape (5,), expected (6,)");
   EXPECT_CONTAINS(error_message<InputError>([&] { import_dataset(dir + "/no_data.npz", old); }),

@@ -24,7 +24,8 @@ TEST(FashionMnist, PreparedImagesHaveTheSourcePixelsSha256) {
     const DatasetArrays arrays = import_dataset(images, ImportOptions{labels, {}});
     ASSERT_EQ(arrays.num_images, std::string(split) == "train" ? 60000 : 10000);
     write_dataset_file(out, arrays);
-    const std::string output = test::run_python(dir, fmt::format(R"(
+    const std::string output = test::run_python(
+        dir, fmt::format(R"(
 import gzip, hashlib, h5py, numpy as np
 src = hashlib.sha256(gzip.open('{images}', 'rb').read()[16:]).hexdigest()
 src_labels = hashlib.sha256(np.frombuffer(gzip.open('{labels}', 'rb').read()[8:], np.uint8).astype('<i8').tobytes()).hexdigest()
@@ -38,8 +39,7 @@ print('images', src, ours)
 print('labels', src_labels, ours_labels)
 assert src == ours and src_labels == ours_labels
 )",
-                                                                 fmt::arg("images", images), fmt::arg("labels", labels),
-                                                                 fmt::arg("out", out)));
+                         fmt::arg("images", images), fmt::arg("labels", labels), fmt::arg("out", out)));
     std::cout << output;
   }
 }

@@ -20,8 +20,8 @@ TEST(H5File, RoundTripsEveryElementTypeAndShape) {
   const std::vector<uint8_t> bytes = {0, 1, 127, 128, 254, 255};
   const std::vector<int64_t> longs = {std::numeric_limits<int64_t>::min(), -1, 0, 1, int64_t{1} << 53,
                                       std::numeric_limits<int64_t>::max()};
-  const std::vector<double> doubles = {0.1, -1.0 / 3.0, 1e-300, 6.02214076e23, std::nan(""),
-                                       std::numeric_limits<double>::infinity()};
+  const std::vector<double> doubles = {0.1,           -1.0 / 3.0,   1e-300,
+                                       6.02214076e23, std::nan(""), std::numeric_limits<double>::infinity()};
   const std::vector<float> floats = {0.1f, -2.5f, 3.4e38f, 1e-45f, 0.0f, -0.0f};
   const std::vector<int32_t> ints = {-7, 0, 7, 2147483647, -2147483647 - 1, 42};
   {
@@ -183,8 +183,7 @@ TEST(H5File, RefusesToOverwriteFilesAndDatasets) {
   { H5File::create(path, /*overwrite=*/true); }
   EXPECT_FALSE(H5File::open(path, false).exists("/x")) << "truncated on overwrite";
   H5File read_only = H5File::open(path, false);
-  EXPECT_CONTAINS(error_message<IoError>([&] { read_only.write<double>("/y", std::vector<double>{1}); }),
-                  "read-only");
+  EXPECT_CONTAINS(error_message<IoError>([&] { read_only.write<double>("/y", std::vector<double>{1}); }), "read-only");
 }
 
 TEST(H5File, ExplainsMissingCorruptAndTruncatedInputs) {

@@ -1,8 +1,7 @@
 // .npy / .npz reader against files numpy writes in the test: every dtype and order read exactly (compared with
 // numpy's own float64 C-order bytes), and corrupt, truncated and unsupported files rejected with clear errors.
-#include <gtest/gtest.h>
-
 #include <ATen/ATen.h>
+#include <gtest/gtest.h>
 
 #include <cstring>
 
