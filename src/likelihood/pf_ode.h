@@ -14,7 +14,8 @@
 // i.e. sigma moved up by one ulp only at the band's lower edge: band_of() then picks the upper expert, a
 // float32 network sees the identical float32(eta), and a float64 expert a relative change of 1e-16. The 1/sigma
 // of the drift keeps the exact sigma. Requested snapshot sigmas are further split points (the drift is continuous
-// there, but a snapshot must be an exact step end).
+// there, but a snapshot must be an exact step end). The same rule holds for every segment (also the first, at
+// sigma_min), whatever the denoiser, so that results never depend on how a trajectory was cut into calls.
 //
 // Sharing work (the sweep): pf_ode_advance() continues a state from its sigma to a higher one with any denoiser,
 // so a trajectory below the smallest switch sigma can be computed once and continued with each merged model.
