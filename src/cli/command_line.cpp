@@ -1,0 +1,109 @@
+#include "cli/command_line.h"
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "cli/config_keys.h"
+#include "core/error.h"
+
+namespace po = boost::program_options;
+
+namespace switchdiff::cli {
+namespace {
+
+std::string help_text(const CommandSpec& spec, const core::Config& config) {
+  std::string out = fmt::format("usage: switchdiff {} [--config FILE.ini] [--section.key VALUE ...]", spec.name);
+  for (const auto& f : spec.flags) out += fmt::format(f.required ? " --{} VALUE" : " [--{} VALUE]", f.name);
+  if (spec.positional) out += " " + spec.positional->name;
+  out += "\n\n" + spec.summary + "\n";
+  if (spec.positional || !spec.flags.empty()) out += "\narguments:\n";
+  if (spec.positional) out += fmt::format("  {:<34} {}\n", spec.positional->name, spec.positional->help);
+  for (const auto& f : spec.flags) out += fmt::format("  --{:<32} {}\n", f.name, f.help);
+  out += "  --config FILE                      INI file; [section] key = value (the command line overrides it)\n";
+  std::string section;
+  for (const auto& k : config.keys()) {
+    const std::string s = k.name.substr(0, k.name.find('.'));
+    if (s != section) {
+      out += fmt::format("\n[{}]\n", s);
+      section = s;
+    }
+    out += fmt::format("  --{:<32} {}{}\n", k.name, k.help,
+                       k.default_value.empty() ? "" : fmt::format(" (default: {})", k.default_value));
+  }
+  return out;
+}
+
+}  // namespace
+
+ParsedCommandLine parse_command_line(const CommandSpec& spec, int argc, char** argv) {
+  ParsedCommandLine parsed;
+  declare_sections(parsed.config, spec.sections);
+  for (int i = 0; i < argc; ++i) parsed.command_line += (i ? " " : "") + std::string(argv[i]);
+
+  po::options_description keys("keys");
+  for (const auto& k : parsed.config.keys()) keys.add_options()(k.name.c_str(), po::value<std::string>());
+  po::options_description flags("flags");
+  flags.add_options()("help,h", po::bool_switch())("config", po::value<std::string>());
+  for (const auto& f : spec.flags) flags.add_options()(f.name.c_str(), po::value<std::string>());
+  po::positional_options_description positional;
+  if (spec.positional) {
+    flags.add_options()(spec.positional->name.c_str(), po::value<std::string>());
+    positional.add(spec.positional->name.c_str(), 1);
+  }
+  po::options_description all;
+  all.add(keys).add(flags);
+
+  po::variables_map from_command_line;
+  try {
+    po::store(po::command_line_parser(argc - 1, argv + 1).options(all).positional(positional).run(),
+              from_command_line);
+  } catch (const po::error& e) {
+    throw make_error<ConfigError>("switchdiff {}: {}; see `switchdiff {} --help` for every key and flag", spec.name,
+                                  e.what(), spec.name);
+  }
+  parsed.help = from_command_line["help"].as<bool>();
+  parsed.help_text = help_text(spec, parsed.config);
+  if (parsed.help) return parsed;
+
+  if (from_command_line.count("config")) {
+    parsed.config_file = from_command_line["config"].as<std::string>();
+    std::ifstream file(parsed.config_file);
+    if (!file) {
+      throw make_error<ConfigError>("--config {}: cannot read the file; check the path", parsed.config_file);
+    }
+    po::variables_map from_file;
+    try {
+      po::store(po::parse_config_file(file, keys, /*allow_unregistered=*/false), from_file);
+    } catch (const po::error& e) {
+      throw make_error<ConfigError>("{}: {}; `switchdiff {} --help` lists the keys this command reads",
+                                    parsed.config_file, e.what(), spec.name);
+    }
+    for (const auto& [name, value] : from_file) {
+      parsed.config.set(name, value.as<std::string>(), parsed.config_file);
+    }
+  }
+  for (const auto& [name, value] : from_command_line) {
+    if (name == "help" || name == "config") continue;
+    const std::string text = value.as<std::string>();
+    if (name.find('.') != std::string::npos) {
+      parsed.config.set(name, text, "command line");
+    } else {
+      parsed.flags[name] = text;
+    }
+  }
+  for (const auto& f : spec.flags) {
+    if (f.required && !parsed.flags.count(f.name)) {
+      throw make_error<ConfigError>("switchdiff {}: --{} is required ({})", spec.name, f.name, f.help);
+    }
+  }
+  if (spec.positional && spec.positional->required && !parsed.flags.count(spec.positional->name)) {
+    throw make_error<ConfigError>("switchdiff {}: {} is required ({})", spec.name, spec.positional->name,
+                                  spec.positional->help);
+  }
+  return parsed;
+}
+
+}  // namespace switchdiff::cli

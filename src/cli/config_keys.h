@@ -1,0 +1,14 @@
+#pragma once
+// Every configuration key of every command, with its default taken from the options struct that
+// owns it (STYLE.md §5: each default is defined once) and a help line for --help.
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+
+namespace switchdiff::cli {
+
+// Sections a command reads: "experts", "switch", "sweep", "sampler", "samples", "nll", "fid", "output", "run".
+void declare_sections(core::Config& config, const std::vector<std::string>& sections);
+
+}  // namespace switchdiff::cli

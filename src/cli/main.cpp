@@ -1,0 +1,113 @@
+// switchdiff: evaluation of merged diffusion models (SPEC §7). Dispatches to a subcommand, owns MPI,
+// and turns every error into one message and the SPEC exit code (1 bad input, 2 runtime, 3 stopped).
+#include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "dist/communicator.h"
+#include "dist/mpi_session.h"
+#include "pipeline/stop_request.h"
+
+namespace switchdiff::cli {
+namespace {
+
+void print_usage() {
+  std::printf("usage: switchdiff <command> [--config FILE.ini] [--section.key VALUE ...]\n\ncommands:\n");
+  for (const auto& c : all_commands()) {
+    const std::string first_sentence = c.spec.summary.substr(0, c.spec.summary.find(". ") + 1);
+    std::printf("  %-9s %s\n", c.spec.name.c_str(), first_sentence.c_str());
+  }
+  std::printf("\n`switchdiff <command> --help` lists every key with its default.\n"
+              "`switchdiff sweep` with no config runs the bundled Fashion-MNIST demo.\n");
+}
+
+// LibTorch threads per rank: run.threads, or the cores divided among the ranks on this node.
+void set_threads(const ParsedCommandLine& args) {
+  int64_t threads = 0;
+  if (args.config.has("run.threads")) threads = args.config.integer("run.threads");
+  if (threads <= 0) {
+    int local_ranks = 1;
+    for (const char* var : {"OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE", "MPI_LOCALNRANKS"}) {
+      if (const char* v = std::getenv(var)) {
+        local_ranks = std::max(1, std::atoi(v));
+        break;
+      }
+    }
+    threads = std::max<int64_t>(1, static_cast<int64_t>(std::thread::hardware_concurrency()) / local_ranks);
+  }
+  at::set_num_threads(static_cast<int>(threads));
+}
+
+int report(const std::string& message, int exit_code) {
+  std::cerr << core::rank_tag() << " error: " << message << std::endl;
+  return exit_code;
+}
+
+int run(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
+      std::string(argv[1]) == "help") {
+    print_usage();
+    return argc < 2 ? 1 : 0;
+  }
+  const std::string name = argv[1];
+  const Command* command = nullptr;
+  for (const auto& c : all_commands()) {
+    if (c.spec.name == name) command = &c;
+  }
+  if (!command) {
+    std::cerr << "error: unknown command '" << name << "'\n\n";
+    print_usage();
+    return 1;
+  }
+
+  std::unique_ptr<dist::MpiSession> session;
+  if (command->uses_mpi && dist::launched_by_mpi()) session = std::make_unique<dist::MpiSession>(&argc, &argv);
+  const bool multi_rank = session && dist::MpiSession::world_size() > 1;
+  if (session) core::set_log_rank(dist::MpiSession::world_rank(), dist::MpiSession::world_size());
+  int exit_code = 0;
+  try {
+    const ParsedCommandLine args = parse_command_line(command->spec, argc, argv);
+    if (args.help) {
+      core::info("{}", args.help_text);
+      return 0;
+    }
+    set_threads(args);
+    pipeline::install_stop_handlers();
+    const std::string backend = args.config.has("run.backend") ? args.config.text("run.backend") : "serial";
+    auto comm = dist::make_communicator(session ? backend : "serial");
+    core::set_log_rank(comm->rank(), comm->size());
+    if (!args.config.to_ini().empty()) {
+      core::info("switchdiff {} on {} rank(s), {} backend, {} thread(s) per rank\n# resolved configuration\n{}",
+                 name, comm->size(), comm->backend(), at::get_num_threads(), args.config.to_ini());
+    }
+    exit_code = command->run(args, *comm);
+  } catch (const Interrupted& e) {
+    // Every rank takes this decision together (a collective stop check), so all can finish MPI normally.
+    core::info("{}", e.what());
+    return e.exit_code();
+  } catch (const Error& e) {
+    exit_code = report(e.what(), e.exit_code());
+  } catch (const c10::Error& e) {
+    const std::string what = e.what();
+    exit_code = report("LibTorch: " + what.substr(0, what.find('\n')), 2);
+  } catch (const std::exception& e) {
+    exit_code = report(e.what(), 2);
+  }
+  // A lone failing rank would leave the others blocked in a collective: end the whole job.
+  if (exit_code != 0 && multi_rank) dist::MpiSession::abort(exit_code);
+  return exit_code;
+}
+
+}  // namespace
+}  // namespace switchdiff::cli
+
+int main(int argc, char** argv) { return switchdiff::cli::run(argc, argv); }

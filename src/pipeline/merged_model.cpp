@@ -1,0 +1,60 @@
+#include "pipeline/merged_model.h"
+
+#include "experts/expert_loader.h"
+#include "experts/file_hash.h"
+#include "io/h5_file.h"
+
+namespace switchdiff::pipeline {
+namespace {
+
+LoadedExpert load(const std::string& role, const experts::ExpertSpec& spec) {
+  LoadedExpert e;
+  e.role = role;
+  e.denoiser = experts::load_expert(spec);
+  e.info = experts::describe_expert(*e.denoiser, spec.path);
+  const std::string file = spec.path.rfind("gmm:", 0) == 0 ? spec.path.substr(4) : spec.path;
+  e.sha256 = experts::sha256_file(file);
+  return e;
+}
+
+}  // namespace
+
+MergedModel::MergedModel(const experts::ExpertSpec& quality, const std::optional<experts::ExpertSpec>& likelihood) {
+  experts_.push_back(load("quality", quality));
+  if (likelihood) experts_.push_back(load("likelihood", *likelihood));
+}
+
+std::shared_ptr<experts::SwitchedDenoiser> MergedModel::at_switch(double switch_sigma, double sigma_lo,
+                                                                  double sigma_hi) const {
+  std::shared_ptr<experts::SwitchedDenoiser> merged;
+  if (experts_.size() == 1) {
+    merged = std::make_shared<experts::SwitchedDenoiser>(
+        std::vector<std::shared_ptr<const experts::Denoiser>>{experts_[0].denoiser}, std::vector<double>{});
+  } else {
+    merged = experts::SwitchedDenoiser::merge(experts_[0].denoiser, experts_[1].denoiser, switch_sigma);
+  }
+  merged->check_trained_ranges(sigma_lo, sigma_hi);
+  return merged;
+}
+
+void MergedModel::write_expert_attributes(io::H5File& file) const {
+  for (const auto& e : experts_) {
+    const std::string group = "/experts/" + e.role;
+    file.create_group(group);
+    file.set_string_attribute(group, "path", e.info.path);
+    file.set_string_attribute(group, "sha256", e.sha256);
+    file.set_string_attribute(group, "parameterization", experts::to_string(e.info.parameterization));
+    file.set_double_attribute(group, "sigma_min", e.info.range.min);
+    file.set_double_attribute(group, "sigma_max", e.info.range.max);
+    file.set_double_attribute(group, "data_scale", e.info.data_scale);
+    file.set_string_attribute(group, "image_shape", e.info.shape.str());
+  }
+}
+
+std::string MergedModel::fingerprint() const {
+  std::string text;
+  for (const auto& e : experts_) text += e.role + "=" + e.sha256 + ";";
+  return text;
+}
+
+}  // namespace switchdiff::pipeline
