@@ -24,6 +24,17 @@ InceptionScoreAccumulator::InceptionScoreAccumulator(int64_t total_samples, int6
   sum_p_log_p_ = at::zeros({num_splits}, options);
 }
 
+InceptionScoreAccumulator::InceptionScoreAccumulator(const InceptionScoreAccumulator& other)
+    : total_samples_(other.total_samples_),
+      counts_(other.counts_.clone()),
+      sum_p_(other.sum_p_.clone()),
+      sum_p_log_p_(other.sum_p_log_p_.clone()) {}
+
+InceptionScoreAccumulator& InceptionScoreAccumulator::operator=(const InceptionScoreAccumulator& other) {
+  if (this != &other) *this = InceptionScoreAccumulator(other);
+  return *this;
+}
+
 int64_t InceptionScoreAccumulator::split_begin(int64_t split) const {
   return split * total_samples_ / num_splits();  // floor(i N / S), as the reference's preds[i*N//S : ...]
 }

@@ -29,6 +29,12 @@ class InceptionScoreAccumulator {
   // total_samples N >= num_splits >= 1; num_classes K >= 2.
   InceptionScoreAccumulator(int64_t total_samples, int64_t num_classes, int64_t num_splits = 10);
 
+  // Copies are deep (a copy accumulates independently); moves are cheap.
+  InceptionScoreAccumulator(const InceptionScoreAccumulator& other);
+  InceptionScoreAccumulator& operator=(const InceptionScoreAccumulator& other);
+  InceptionScoreAccumulator(InceptionScoreAccumulator&&) noexcept = default;
+  InceptionScoreAccumulator& operator=(InceptionScoreAccumulator&&) noexcept = default;
+
   // logits: floating [B, K] of the samples with global indices first_index .. first_index + B - 1
   // (within [0, N)). InputError on shapes, indices out of range or non-finite logits.
   void add(const at::Tensor& logits, int64_t first_index);

@@ -23,6 +23,14 @@ InceptionStats::InceptionStats(int64_t feature_dim, c10::Device device) {
 InceptionStats::InceptionStats(int64_t n, at::Tensor sum, at::Tensor sum_outer)
     : n_(n), sum_(std::move(sum)), sum_outer_(std::move(sum_outer)) {}
 
+InceptionStats::InceptionStats(const InceptionStats& other)
+    : n_(other.n_), sum_(other.sum_.clone()), sum_outer_(other.sum_outer_.clone()) {}
+
+InceptionStats& InceptionStats::operator=(const InceptionStats& other) {
+  if (this != &other) *this = InceptionStats(other);
+  return *this;
+}
+
 InceptionStats InceptionStats::from_sums(int64_t n, const at::Tensor& sum, const at::Tensor& sum_outer) {
   if (n < 0) throw make_error<InputError>("Inception statistics: sample count n = {} is negative", n);
   if (!sum.defined() || !sum_outer.defined() || sum.dim() != 1 || sum.size(0) < 1 || sum_outer.dim() != 2 ||

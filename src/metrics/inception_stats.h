@@ -21,6 +21,12 @@ class InceptionStats {
   // Empty statistics of feature_dim-dimensional features (feature_dim >= 1).
   explicit InceptionStats(int64_t feature_dim, c10::Device device = c10::Device(c10::kCPU));
 
+  // Copies are deep (a copy accumulates independently); moves are cheap.
+  InceptionStats(const InceptionStats& other);
+  InceptionStats& operator=(const InceptionStats& other);
+  InceptionStats(InceptionStats&&) noexcept = default;
+  InceptionStats& operator=(InceptionStats&&) noexcept = default;
+
   // Rebuilds statistics from raw sums (e.g. after an all-reduce or read from a file). sum: [F],
   // sum_outer: [F, F], any floating dtype (cast to float64); InputError on shapes, n < 0 or non-finite.
   static InceptionStats from_sums(int64_t n, const at::Tensor& sum, const at::Tensor& sum_outer);

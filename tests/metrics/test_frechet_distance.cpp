@@ -31,8 +31,10 @@ struct FidCase {
   int64_t n_b;
 };
 
-// Our FID from streamed statistics and the python reference on the same features.
+// Our FID from streamed statistics and the python reference on the same features. The SVD reference is exact
+// to rounding, so it is held to 1e-9 (which catches un-thresholded null-space noise); sqrtm to the 1e-6 of issue 4.
 void expect_matches_reference(const FidCase& c, const std::string& reference) {
+  const double tolerance = reference == "fid_svd" ? 1e-9 : 1e-6;
   const std::string scratch = testing::scratch_dir();
   const at::Tensor a = synthetic_features(c.n_a, c.dim, 11);
   // A second set with another mean, scales and correlation: FID well above the rounding of the traces.
@@ -43,7 +45,7 @@ void expect_matches_reference(const FidCase& c, const std::string& reference) {
   const auto expected = testing::run_reference(scratch, reference, {scratch + "/a.npy", scratch + "/b.npy"});
   ASSERT_EQ(expected.size(), 1u);
   EXPECT_TRUE(std::isfinite(ours));
-  EXPECT_NEAR(ours, expected[0], 1e-6 * std::abs(expected[0])) << reference << " F=" << c.dim << " n=" << c.n_a;
+  EXPECT_NEAR(ours, expected[0], tolerance * std::abs(expected[0])) << reference << " F=" << c.dim << " n=" << c.n_a;
   std::cout << fmt::format("[fid] {} F={} n={},{}: ours {:.12g} reference {:.12g} rel.diff {:.2e}\n", reference,
                            c.dim, c.n_a, c.n_b, ours, expected[0], std::abs(ours - expected[0]) / expected[0]);
 }
@@ -56,6 +58,8 @@ TEST(FrechetDistance, MatchesScipySqrtmFullRank) {
 TEST(FrechetDistance, RankDeficientMatchesSvdReference) {
   expect_matches_reference({64, 40, 30}, "fid_svd");
   expect_matches_reference({256, 100, 180}, "fid_svd");
+  // rank Sigma1 = 179 > rank Sigma2 = 39: the r x r product has 140 zero eigenvalues that rounding makes +-eps.
+  expect_matches_reference({256, 180, 40}, "fid_svd");
 }
 
 // The full-rank cases also agree with the exact SVD form (a second, independent oracle).

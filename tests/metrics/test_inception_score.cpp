@@ -63,7 +63,10 @@ TEST(InceptionScore, StreamingAndMergingMatchOneCall) {
     const int64_t size = std::min<int64_t>(7, n - start);
     (batch % 2 == 0 ? rank0 : rank1).add(logits.narrow(0, start, size), start);
   }
+  const InceptionScoreAccumulator rank0_before = rank0;  // a deep copy: unaffected by what follows
   rank1 += rank0;
+  rank0.add(logits.narrow(0, 0, 7), 0);  // rank0 now counts samples 0..6 twice; rank1 already holds its sums
+  EXPECT_EQ(rank0_before.counts().sum().item<double>() + 7.0, rank0.counts().sum().item<double>());
   const InceptionScore merged = rank1.result();
   EXPECT_NEAR(merged.mean, one_call.mean, 1e-12 * one_call.mean);
   EXPECT_NEAR(merged.std, one_call.std, 1e-9 * one_call.std);

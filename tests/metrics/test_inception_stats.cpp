@@ -97,6 +97,21 @@ TEST(InceptionStats, RawSumsRoundTripAndShareStorage) {
   EXPECT_NE(copy.sum().data_ptr(), stats.sum().data_ptr());
 }
 
+TEST(InceptionStats, CopiesAreIndependent) {
+  const auto options = at::TensorOptions().dtype(at::kDouble);
+  InceptionStats original(2);
+  original.add(at::ones({3, 2}, options));
+  InceptionStats copy = original;
+  copy.add(at::ones({1, 2}, options));
+  InceptionStats assigned(2);
+  assigned = original;
+  assigned.add(at::ones({2, 2}, options));
+  EXPECT_EQ(original.count(), 3);
+  EXPECT_TRUE(at::equal(original.sum(), at::full({2}, 3.0, options)));
+  EXPECT_TRUE(at::equal(copy.sum(), at::full({2}, 4.0, options)));
+  EXPECT_TRUE(at::equal(assigned.sum_outer(), at::full({2, 2}, 5.0, options)));
+}
+
 TEST(InceptionStats, RejectsBadInput) {
   const auto options = at::TensorOptions().dtype(at::kDouble);
   InceptionStats stats(4);
