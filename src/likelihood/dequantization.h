@@ -7,10 +7,10 @@
 //   (one u per repeat)
 //   bpd = -log p(y) / (D ln 2) + 7     (7 = -log2 of the bin width 2/256; score_sde's offset 7 for data in [-1, 1]).
 // y is exact in float64 (k + u needs 32 bits, the scaling is by a power of two).
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
 #include <string>
-
-#include <ATen/core/Tensor.h>
 
 #include "experts/denoiser.h"
 

@@ -26,7 +26,7 @@ constexpr double kA[kStages][kStages - 1] = {
 };
 constexpr std::array<double, kStages> kB = {35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84};
 // Error weights (5th-order minus embedded 4th-order solution) over the 6 stages and f(t + h, y_new) (FSAL).
-constexpr std::array<double, kStages + 1> kE = {-71.0 / 57600, 0, 71.0 / 16695, -71.0 / 1920,
+constexpr std::array<double, kStages + 1> kE = {-71.0 / 57600,    0,           71.0 / 16695, -71.0 / 1920,
                                                 17253.0 / 339200, -22.0 / 525, 1.0 / 40};
 constexpr double kSafety = 0.9;
 constexpr double kMinFactor = 0.2;
@@ -53,9 +53,19 @@ class Integrator {
  public:
   Integrator(const BatchRhs& rhs, at::Tensor& y, double t0, double t1, const Dopri5Settings& s,
              std::vector<StepCounts>& counts)
-      : rhs_(rhs), y_(y), t1_(t1), settings_(s), counts_(counts), batch_(y.size(0)), n_(y.size(1)),
-        k_(batch_, n_), t_(batch_, t0), h_abs_(batch_, 0.0), rejected_in_step_(batch_, false),
-        attempts_(batch_, 0), done_(batch_, false) {}
+      : rhs_(rhs),
+        y_(y),
+        t1_(t1),
+        settings_(s),
+        counts_(counts),
+        batch_(y.size(0)),
+        n_(y.size(1)),
+        k_(batch_, n_),
+        t_(batch_, t0),
+        h_abs_(batch_, 0.0),
+        rejected_in_step_(batch_, false),
+        attempts_(batch_, 0),
+        done_(batch_, false) {}
 
   void run() {
     choose_initial_steps();
@@ -81,8 +91,7 @@ class Integrator {
   }
 
   // Calls f on `rows` at times `times` with states `states` [m, n]; copies the result into stage s.
-  void evaluate(const std::vector<int64_t>& rows, const std::vector<double>& times, const at::Tensor& states,
-                int s) {
+  void evaluate(const std::vector<int64_t>& rows, const std::vector<double>& times, const at::Tensor& states, int s) {
     const at::Tensor t = at::tensor(times, at::kDouble);
     at::Tensor f = rhs_(rows, t, states);
     if (f.scalar_type() != at::kDouble || f.dim() != 2 || f.size(0) != static_cast<int64_t>(rows.size()) ||
@@ -127,8 +136,8 @@ class Integrator {
       for (int64_t j = 0; j < n_; ++j) scale[j] = settings_.atol + std::abs(y0[j]) * settings_.rtol;
       for (int64_t j = 0; j < n_; ++j) scaled[j] = (f1[j] - f0[j]) / scale[j];
       const double d2 = rms(scaled.data(), n_) / h0[i];
-      const double h1 = d1[i] <= 1e-15 && d2 <= 1e-15 ? std::max(1e-6, h0[i] * 1e-3)
-                                                       : std::pow(0.01 / std::max(d1[i], d2), 1.0 / 5);
+      const double h1 =
+          d1[i] <= 1e-15 && d2 <= 1e-15 ? std::max(1e-6, h0[i] * 1e-3) : std::pow(0.01 / std::max(d1[i], d2), 1.0 / 5);
       h_abs_[i] = std::min({100 * h0[i], h1, interval});
     }
   }
@@ -203,12 +212,14 @@ class Integrator {
       }
       const double error_norm = rms(ratio.data(), n_);
       if (!std::isfinite(error_norm)) {
-        throw make_error<InputError>("{}: non-finite ODE state or error estimate in the step from {} = {:.9g} to "
-                                     "{:.9g}; check the expert for NaN/Inf near this noise level",
-                                     row_name(i), settings_.time_name, t_[i], t_new[r]);
+        throw make_error<InputError>(
+            "{}: non-finite ODE state or error estimate in the step from {} = {:.9g} to "
+            "{:.9g}; check the expert for NaN/Inf near this noise level",
+            row_name(i), settings_.time_name, t_[i], t_new[r]);
       }
       if (error_norm < 1) {
-        double factor = error_norm == 0 ? kMaxFactor : std::min(kMaxFactor, kSafety * std::pow(error_norm, kErrorExponent));
+        double factor =
+            error_norm == 0 ? kMaxFactor : std::min(kMaxFactor, kSafety * std::pow(error_norm, kErrorExponent));
         if (rejected_in_step_[i]) factor = std::min(1.0, factor);
         h_abs_[i] *= factor;
         rejected_in_step_[i] = false;

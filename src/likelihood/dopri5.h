@@ -15,12 +15,12 @@
 // Minimum step: max(min_step, 10 * ulp(t)); a smaller step throws InputError naming the row and t.
 //
 // Single-threaded from the caller's point of view; the right-hand side may use intra-op threads.
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <ATen/core/Tensor.h>
 
 namespace switchdiff::likelihood {
 
@@ -40,7 +40,7 @@ struct Dopri5Settings {
 
 // Per-row counters, accumulated across calls.
 struct StepCounts {
-  int64_t nfe = 0;       // evaluations of f for this row (2 for the initial step choice + 6 per attempted step)
+  int64_t nfe = 0;  // evaluations of f for this row (2 for the initial step choice + 6 per attempted step)
   int64_t accepted = 0;
   int64_t rejected = 0;
 };

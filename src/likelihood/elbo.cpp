@@ -113,9 +113,10 @@ DiffusionTerm elbo_diffusion_term(const experts::Denoiser& denoiser, const at::T
       const double beta = s_d2 > 0 ? std::pow(s_d2 / (s_d2 + s2), 2) : 0.0;
       const double value = (residual - beta * s2 * (noise - static_cast<double>(d))) / s2;
       if (!std::isfinite(value)) {
-        throw make_error<InputError>("image {} of the batch: non-finite ELBO integrand at sigma = {:.6g} from {}; "
-                                     "check the expert near this noise level",
-                                     i, ss[i], denoiser.name());
+        throw make_error<InputError>(
+            "image {} of the batch: non-finite ELBO integrand at sigma = {:.6g} from {}; "
+            "check the expert near this noise level",
+            i, ss[i], denoiser.name());
       }
       g[i * nodes + m] = value;
     }

@@ -23,9 +23,9 @@
 // SE^2 = (L/M)^2 sum_pairs (g_2p - g_2p+1)^2 (conservative). One network evaluation per node (NFE = M).
 // A merged denoiser is simply called at each node's sigma, so each band is served by its own expert; over the
 // bands of a merge the diffusion term is additive (test: merged = sum of elbo_diffusion_term over bands).
-#include <cstdint>
-
 #include <ATen/core/Tensor.h>
+
+#include <cstdint>
 
 #include "experts/denoiser.h"
 #include "likelihood/likelihood_options.h"

@@ -43,9 +43,10 @@ void check_likelihood_inputs(const experts::Denoiser& denoiser, const at::Tensor
   constexpr double kSlack = 1e-9;  // relative, as SwitchedDenoiser::check_trained_ranges
   const experts::SigmaRange trained = denoiser.trained_range();
   if (lo < trained.min * (1 - kSlack) || hi > trained.max * (1 + kSlack)) {
-    throw make_error<ConfigError>("{} would serve sigma in [{:.6g}, {:.6g}] but was trained for [{:.6g}, {:.6g}]; set "
-                                  "the likelihood's sigma_min/sigma_max inside the expert's range",
-                                  denoiser.name(), lo, hi, trained.min, trained.max);
+    throw make_error<ConfigError>(
+        "{} would serve sigma in [{:.6g}, {:.6g}] but was trained for [{:.6g}, {:.6g}]; set "
+        "the likelihood's sigma_min/sigma_max inside the expert's range",
+        denoiser.name(), lo, hi, trained.min, trained.max);
   }
 }
 
@@ -65,8 +66,8 @@ RepeatEstimate estimate_likelihood_repeat(const experts::Denoiser& denoiser, con
   out.accepted = ode.final_state.accepted;
   out.rejected = ode.final_state.rejected;
   if (options.elbo) {
-    const ElboTerms elbo = elbo_discrete(denoiser, images, noise.elbo_uniform, noise.elbo_normal,
-                                         options.ode.sigma_min, options.ode.sigma_max, options.elbo_options);
+    const ElboTerms elbo = elbo_discrete(denoiser, images, noise.elbo_uniform, noise.elbo_normal, options.ode.sigma_min,
+                                         options.ode.sigma_max, options.elbo_options);
     out.elbo_bpd = elbo.bpd();
     out.elbo_bpd_stderr = elbo.bpd_stderr();
     out.elbo_nfe = elbo.nfe;

@@ -3,11 +3,11 @@
 // with the image's own noise (likelihood_noise.h), solve the PF-ODE (pf_ode.h) and convert to bits/dim
 // (dequantization.h); optionally the ELBO of the same images (elbo.h). Results are averaged over repeats.
 // Everything here is per image: the pipeline shards images over ranks and reduces the per-image values.
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <ATen/core/Tensor.h>
 
 #include "experts/denoiser.h"
 #include "likelihood/likelihood_noise.h"
@@ -17,14 +17,14 @@ namespace switchdiff::likelihood {
 
 // One repeat of one batch.
 struct RepeatEstimate {
-  at::Tensor nll_bpd;       // float64 [B]
-  at::Tensor log_density;   // float64 [B], nats, log p(y) of the dequantized images
-  at::Tensor nfe;           // int64 [B]: PF-ODE drift evaluations (forward + VJPs each)
-  at::Tensor accepted;      // int64 [B]
-  at::Tensor rejected;      // int64 [B]
-  at::Tensor elbo_bpd;      // float64 [B] (undefined when the ELBO is off)
+  at::Tensor nll_bpd;      // float64 [B]
+  at::Tensor log_density;  // float64 [B], nats, log p(y) of the dequantized images
+  at::Tensor nfe;          // int64 [B]: PF-ODE drift evaluations (forward + VJPs each)
+  at::Tensor accepted;     // int64 [B]
+  at::Tensor rejected;     // int64 [B]
+  at::Tensor elbo_bpd;     // float64 [B] (undefined when the ELBO is off)
   at::Tensor elbo_bpd_stderr;
-  at::Tensor elbo_nfe;      // int64 [B]: network forwards of the ELBO estimator
+  at::Tensor elbo_nfe;  // int64 [B]: network forwards of the ELBO estimator
 };
 
 // All repeats of one batch.

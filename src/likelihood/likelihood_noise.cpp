@@ -24,8 +24,9 @@ RepeatNoise LikelihoodNoise::next() {
   const int64_t c = shape_.channels, h = shape_.height, w = shape_.width;
   RepeatNoise noise;
   noise.dequantization = stream_.rand({c, h, w}).to(at::kDouble);
-  noise.probes = (probe_ == Probe::kRademacher ? stream_.rademacher({probes_, c, h, w}) : stream_.randn({probes_, c, h, w}))
-                     .to(at::kDouble);
+  noise.probes =
+      (probe_ == Probe::kRademacher ? stream_.rademacher({probes_, c, h, w}) : stream_.randn({probes_, c, h, w}))
+          .to(at::kDouble);
   noise.elbo_uniform = stream_.rand({elbo_samples_}).to(at::kDouble);
   noise.elbo_normal = stream_.randn({elbo_samples_, c, h, w});
   ++next_repeat_;

@@ -11,10 +11,10 @@
 // All three are drawn whatever the divergence method and whether the ELBO is on, so repeat 0's
 // dequantization never depends on any option, and a repeat's noise depends only on (seed, j, r, K, probe, M):
 // never on the batch, the rank count, or the divergence method.
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
 #include <vector>
-
-#include <ATen/core/Tensor.h>
 
 #include "core/seeded_noise.h"
 #include "experts/denoiser.h"

@@ -23,9 +23,10 @@ Probe parse_probe(const std::string& text) {
 
 void PfOdeOptions::validate() const {
   if (!(sigma_min > 0) || !std::isfinite(sigma_max) || !(sigma_min < sigma_max)) {
-    throw make_error<ConfigError>("sigma_min = {} and sigma_max = {} are not allowed: the PF-ODE needs "
-                                  "0 < sigma_min < sigma_max < inf (defaults 0.002 and 80)",
-                                  sigma_min, sigma_max);
+    throw make_error<ConfigError>(
+        "sigma_min = {} and sigma_max = {} are not allowed: the PF-ODE needs "
+        "0 < sigma_min < sigma_max < inf (defaults 0.002 and 80)",
+        sigma_min, sigma_max);
   }
   if (!(rtol > 0) || !std::isfinite(rtol)) {
     throw make_error<ConfigError>("nll.rtol = {} is not allowed: it must be a finite number > 0 (default 1e-5)", rtol);
@@ -44,14 +45,16 @@ void PfOdeOptions::validate() const {
 
 void ElboOptions::validate() const {
   if (samples < 2 || samples % 2 != 0) {
-    throw make_error<ConfigError>("nll.elbo_samples = {} is not allowed: the stratified ELBO estimator needs an "
-                                  "even number >= 2 of log-sigma nodes per image (its standard error pairs them)",
-                                  samples);
+    throw make_error<ConfigError>(
+        "nll.elbo_samples = {} is not allowed: the stratified ELBO estimator needs an "
+        "even number >= 2 of log-sigma nodes per image (its standard error pairs them)",
+        samples);
   }
   if (!(sigma_data >= 0) || !std::isfinite(sigma_data)) {
-    throw make_error<ConfigError>("nll.elbo_sigma_data = {} is not allowed: it must be finite and >= 0 (0 turns the "
-                                  "control variate off)",
-                                  sigma_data);
+    throw make_error<ConfigError>(
+        "nll.elbo_sigma_data = {} is not allowed: it must be finite and >= 0 (0 turns the "
+        "control variate off)",
+        sigma_data);
   }
 }
 

@@ -32,17 +32,17 @@ struct PfOdeOptions {
   double atol = 1e-5;
   Divergence divergence = Divergence::kHutchinson;
   Probe probe = Probe::kRademacher;
-  int64_t probes = 1;          // K: Hutchinson probes per image (each costs one VJP per drift evaluation)
-  int64_t max_steps = 20000;   // attempted steps (accepted + rejected) per image and integration, then InputError
-  double min_step = 0.0;       // absolute lower bound on the step in sigma; the solver also never goes below 10 ulp
-                               // of sigma (scipy's RK45 rule); a smaller step is an InputError naming image and sigma
+  int64_t probes = 1;         // K: Hutchinson probes per image (each costs one VJP per drift evaluation)
+  int64_t max_steps = 20000;  // attempted steps (accepted + rejected) per image and integration, then InputError
+  double min_step = 0.0;      // absolute lower bound on the step in sigma; the solver also never goes below 10 ulp
+                              // of sigma (scipy's RK45 rule); a smaller step is an InputError naming image and sigma
   void validate() const;
 };
 
 // The continuous-time ELBO of Kingma et al. 2021 in the variance-exploding parameterization (elbo.h).
 struct ElboOptions {
-  int64_t samples = 64;      // stratified log-sigma nodes per image (= NFE per image); even, >= 2
-  double sigma_data = 0.5;   // scale of the control variate for the chi-square noise of ||n||^2 (0 = off)
+  int64_t samples = 64;     // stratified log-sigma nodes per image (= NFE per image); even, >= 2
+  double sigma_data = 0.5;  // scale of the control variate for the chi-square noise of ||n||^2 (0 = off)
   void validate() const;
 };
 

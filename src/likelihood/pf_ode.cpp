@@ -69,12 +69,11 @@ std::vector<double> pf_ode_split_points(const experts::Denoiser& denoiser, doubl
 }
 
 PfOdeState pf_ode_advance(const experts::Denoiser& denoiser, const PfOdeState& state, double sigma_to,
-                          const at::Tensor& probes, const PfOdeOptions& options,
-                          const std::vector<int64_t>& image_ids, const std::vector<double>& snapshot_sigmas,
-                          std::vector<PfOdeState>* snapshots) {
+                          const at::Tensor& probes, const PfOdeOptions& options, const std::vector<int64_t>& image_ids,
+                          const std::vector<double>& snapshot_sigmas, std::vector<PfOdeState>* snapshots) {
   if (!(sigma_to >= state.sigma) || !(state.sigma > 0)) {
-    throw make_error<ConfigError>("PF-ODE: cannot integrate from sigma = {} to {}: need 0 < from <= to",
-                                  state.sigma, sigma_to);
+    throw make_error<ConfigError>("PF-ODE: cannot integrate from sigma = {} to {}: need 0 < from <= to", state.sigma,
+                                  sigma_to);
   }
   const int64_t batch = state.x.size(0);
   const int64_t d = batch > 0 ? state.x.numel() / batch : 0;
@@ -83,8 +82,8 @@ PfOdeState pf_ode_advance(const experts::Denoiser& denoiser, const PfOdeState& s
   if (hutchinson) {
     if (!probes.defined() || probes.dim() != 5 || probes.size(0) != batch || probes.size(1) != options.probes ||
         probes[0][0].sizes() != state.x[0].sizes()) {
-      throw std::invalid_argument(fmt::format("pf_ode_advance: probes must be [B={}, K={}, C, H, W] like x",
-                                              batch, options.probes));
+      throw std::invalid_argument(
+          fmt::format("pf_ode_advance: probes must be [B={}, K={}, C, H, W] like x", batch, options.probes));
     }
     probes64 = probes.to(at::kCPU).to(at::kDouble).contiguous();
   }
@@ -162,12 +161,14 @@ PfOdeResult pf_ode_log_density(const experts::Denoiser& denoiser, const at::Tens
   options.validate();
   const experts::ImageShape shape = denoiser.image_shape();
   if (x0.dim() != 4 || x0.size(1) != shape.channels || x0.size(2) != shape.height || x0.size(3) != shape.width) {
-    throw make_error<InputError>("PF-ODE: images of shape {} do not match {}, which expects {}; use data of the "
-                                 "expert's shape",
-                                 fmt::format("{}", fmt::join(x0.sizes(), "x")), denoiser.name(), shape.str());
+    throw make_error<InputError>(
+        "PF-ODE: images of shape {} do not match {}, which expects {}; use data of the "
+        "expert's shape",
+        fmt::format("{}", fmt::join(x0.sizes(), "x")), denoiser.name(), shape.str());
   }
   if (!at::isFloatingType(x0.scalar_type())) {
-    throw make_error<InputError>("PF-ODE: x0 must be floating point, got {}", std::string(c10::toString(x0.scalar_type())));
+    throw make_error<InputError>("PF-ODE: x0 must be floating point, got {}",
+                                 std::string(c10::toString(x0.scalar_type())));
   }
   for (const double s : snapshot_sigmas) {
     if (!(s > options.sigma_min && s <= options.sigma_max)) {
@@ -178,8 +179,8 @@ PfOdeResult pf_ode_log_density(const experts::Denoiser& denoiser, const at::Tens
   PfOdeResult result;
   result.final_state = pf_ode_advance(denoiser, pf_ode_initial_state(x0, options.sigma_min), options.sigma_max, probes,
                                       options, image_ids, snapshot_sigmas, &result.snapshots);
-  result.log_density = gaussian_prior_log_density(result.final_state.x, options.sigma_max) +
-                       result.final_state.delta_logp;
+  result.log_density =
+      gaussian_prior_log_density(result.final_state.x, options.sigma_max) + result.final_state.delta_logp;
   return result;
 }
 

@@ -24,12 +24,12 @@
 //
 // Batch invariance: per-image steps, float64 per-row arithmetic; the network sees a sub-batch of the images still
 // active, so an image's result depends on its batch-mates only through the expert's own kernels.
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <ATen/core/Tensor.h>
 
 #include "experts/denoiser.h"
 #include "likelihood/likelihood_options.h"
@@ -38,13 +38,13 @@ namespace switchdiff::likelihood {
 
 // The augmented ODE state of a batch, all images at the same sigma. CPU tensors.
 struct PfOdeState {
-  double sigma = 0;        // the noise level every image is at
-  at::Tensor x;            // float64 [B, C, H, W]
-  at::Tensor delta_logp;   // float64 [B]: int div f dsigma from the start of the trajectory to sigma
-  at::Tensor nfe;          // int64 [B]: drift evaluations so far (each = 1 network forward + 1 VJP per probe,
-                           //   or + D VJPs for the exact divergence)
-  at::Tensor accepted;     // int64 [B]: accepted steps so far
-  at::Tensor rejected;     // int64 [B]: rejected steps so far
+  double sigma = 0;       // the noise level every image is at
+  at::Tensor x;           // float64 [B, C, H, W]
+  at::Tensor delta_logp;  // float64 [B]: int div f dsigma from the start of the trajectory to sigma
+  at::Tensor nfe;         // int64 [B]: drift evaluations so far (each = 1 network forward + 1 VJP per probe,
+                          //   or + D VJPs for the exact divergence)
+  at::Tensor accepted;    // int64 [B]: accepted steps so far
+  at::Tensor rejected;    // int64 [B]: rejected steps so far
 };
 
 // The state at the start of a trajectory: x = x0 (converted to float64), delta_logp = 0, counters 0.
@@ -66,8 +66,8 @@ PfOdeState pf_ode_advance(const experts::Denoiser& denoiser, const PfOdeState& s
 at::Tensor gaussian_prior_log_density(const at::Tensor& x, double sigma);
 
 struct PfOdeResult {
-  at::Tensor log_density;           // float64 [B], nats: log N(x_T; 0, sigma_max^2 I) + delta_logp
-  PfOdeState final_state;           // at sigma_max (x_T, delta_logp, counters)
+  at::Tensor log_density;             // float64 [B], nats: log N(x_T; 0, sigma_max^2 I) + delta_logp
+  PfOdeState final_state;             // at sigma_max (x_T, delta_logp, counters)
   std::vector<PfOdeState> snapshots;  // at the requested snapshot sigmas, ascending
 };
 

@@ -45,9 +45,10 @@ DriftAndDivergence pf_ode_drift(const experts::Denoiser& denoiser, const at::Ten
                                  fmt::format("{}", fmt::join(x.sizes(), "x")));
   }
   if (!denoised.requires_grad()) {
-    throw make_error<InputError>("{}: D(x; sigma) carries no autograd history, so the PF-ODE divergence cannot be "
-                                 "computed; the expert must be differentiable w.r.t. x (no detach / no_grad inside)",
-                                 denoiser.name());
+    throw make_error<InputError>(
+        "{}: D(x; sigma) carries no autograd history, so the PF-ODE divergence cannot be "
+        "computed; the expert must be differentiable w.r.t. x (no detach / no_grad inside)",
+        denoiser.name());
   }
   const at::Tensor dd = denoised.detach().to(at::kDouble).contiguous();
   const double* ds = dd.data_ptr<double>();
@@ -95,9 +96,10 @@ DriftAndDivergence pf_ode_drift(const experts::Denoiser& denoiser, const at::Ten
     bool finite = std::isfinite(div[i]);
     for (int64_t j = 0; j < d && finite; ++j) finite = std::isfinite(fs[i * d + j]);
     if (!finite) {
-      throw make_error<InputError>("{}: non-finite PF-ODE drift or divergence (NaN or Inf) at sigma = {:.9g} from {}; "
-                                   "check the expert (and its trained sigma range) near this noise level",
-                                   row_name(i), ss[i], denoiser.name());
+      throw make_error<InputError>(
+          "{}: non-finite PF-ODE drift or divergence (NaN or Inf) at sigma = {:.9g} from {}; "
+          "check the expert (and its trained sigma range) near this noise level",
+          row_name(i), ss[i], denoiser.name());
     }
   }
   return out;

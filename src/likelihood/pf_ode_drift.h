@@ -9,11 +9,11 @@
 //
 // Vector-Jacobian products use torch autograd through the denoiser (Denoiser contract: D is differentiable
 // w.r.t. x); do not call under c10::InferenceMode. All reductions are per image in float64 loops.
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
-
-#include <ATen/core/Tensor.h>
 
 #include "experts/denoiser.h"
 #include "likelihood/likelihood_options.h"

@@ -24,7 +24,7 @@ TestMixture make_test_mixture(uint64_t seed, int components, double scale) {
     m.components.push_back(c);
   }
   m.expert = std::make_shared<experts::GaussianMixtureExpert>(experts::ImageShape{1, 2, 2}, m.components,
-                                                               fmt::format("gmm-test-{}", seed));
+                                                              fmt::format("gmm-test-{}", seed));
   return m;
 }
 
@@ -38,8 +38,8 @@ void reference_mixture_drift(const TestMixture& mixture, const at::Tensor& x, do
   for (const auto& c : mixture.components) {
     const at::Tensor cov = c.covariance + sigma * sigma * eye;
     const at::Tensor inv = at::linalg_inv(cov);
-    const at::Tensor r = x - c.mean;              // [B, D]
-    const at::Tensor a = -at::matmul(r, inv);     // C^-1 symmetric
+    const at::Tensor r = x - c.mean;           // [B, D]
+    const at::Tensor a = -at::matmul(r, inv);  // C^-1 symmetric
     const double logdet = std::get<1>(at::linalg_slogdet(cov)).item<double>();
     log_joint.push_back(std::log(c.weight / total_weight) -
                         0.5 * (d * std::log(2 * M_PI) + logdet + (-(a * r)).sum(1)));
@@ -114,8 +114,8 @@ void write_mixture_json(const std::string& path, const TestMixture& mixture) {
     means += sep + list(c.mean);
     covariances += sep + list(c.covariance);
   }
-  std::ofstream(path) << fmt::format("{{\"weights\": [{}], \"means\": [{}], \"covariances\": [{}]}}\n", weights,
-                                     means, covariances);
+  std::ofstream(path) << fmt::format("{{\"weights\": [{}], \"means\": [{}], \"covariances\": [{}]}}\n", weights, means,
+                                     covariances);
 }
 
 }  // namespace switchdiff::testing

@@ -1,12 +1,12 @@
 #pragma once
 // Shared by the likelihood tests: small Gaussian mixtures with a closed-form reference drift (independent of
 // GaussianMixtureExpert's eigendecomposition and of autograd), and raw float64 file exchange with Python.
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <ATen/core/Tensor.h>
 
 #include "experts/denoiser.h"
 #include "experts/gaussian_mixture_expert.h"

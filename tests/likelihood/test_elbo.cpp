@@ -1,7 +1,7 @@
 // Continuous-time ELBO against the exact mixture likelihood and band additivity (issue 3, point 5).
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -44,10 +44,11 @@ TEST_F(ElboTest, ElboBoundsAndNearlyEqualsExactNllOfMixture) {
   const at::Tensor gap = elbo.total - nll;
   const double mean = gap.mean().item<double>();
   const double se = (gap.std() / std::sqrt(static_cast<double>(n))).item<double>();
-  std::printf("-ELBO - exact NLL: mean %.4g nats (%.3g nats/dim), standard error %.3g; per-image MC SE %.3g; "
-              "diffusion term %.3g nats; NFE %lld\n",
-              mean, mean / 4, se, elbo.diffusion_stderr.mean().item<double>(), elbo.diffusion.mean().item<double>(),
-              static_cast<long long>(elbo.nfe[0].item<int64_t>()));
+  std::printf(
+      "-ELBO - exact NLL: mean %.4g nats (%.3g nats/dim), standard error %.3g; per-image MC SE %.3g; "
+      "diffusion term %.3g nats; NFE %lld\n",
+      mean, mean / 4, se, elbo.diffusion_stderr.mean().item<double>(), elbo.diffusion.mean().item<double>(),
+      static_cast<long long>(elbo.nfe[0].item<int64_t>()));
   EXPECT_GT(mean, -3 * se);            // bound (in expectation)
   EXPECT_LT(mean, 3 * se + 4 * 2e-3);  // and tight: within 2e-3 nats/dim beyond the noise
   EXPECT_TRUE(at::all(elbo.nfe == o.samples).item<bool>());
@@ -70,8 +71,10 @@ TEST_F(ElboTest, MergedDiffusionTermEqualsBandwiseSum) {
   const double mean = diff.mean().item<double>();
   const double se = (diff.std() / std::sqrt(static_cast<double>(n))).item<double>();
   // The per-image standard errors must describe the actual spread of the difference.
-  const double predicted =
-      (whole.standard_error.pow(2) + lower.standard_error.pow(2) + upper.standard_error.pow(2)).mean().sqrt().item<double>();
+  const double predicted = (whole.standard_error.pow(2) + lower.standard_error.pow(2) + upper.standard_error.pow(2))
+                               .mean()
+                               .sqrt()
+                               .item<double>();
   std::printf("merged - bandwise: mean %.4g nats, SE %.3g; spread %.3g vs predicted per-image SE %.3g\n", mean, se,
               diff.std().item<double>(), predicted);
   EXPECT_LT(std::abs(mean), 3 * se);

@@ -2,8 +2,8 @@
 // numpy Monte Carlo of the diffusion integral with its own mixture denoiser, scipy quadrature of the discrete
 // reconstruction term, and torch's generators for the documented noise order (SPEC §4).
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -23,7 +23,8 @@ using testing::write_doubles;
 
 void run_python(const std::string& script_path, const std::string& script, const std::string& arguments) {
   std::ofstream(script_path) << script;
-  const auto r = testing::run_command(fmt::format("OMP_NUM_THREADS=1 {} {} {}", testing::python(), script_path, arguments));
+  const auto r =
+      testing::run_command(fmt::format("OMP_NUM_THREADS=1 {} {} {}", testing::python(), script_path, arguments));
   ASSERT_EQ(r.exit_code, 0) << r.output;
 }
 
@@ -125,8 +126,8 @@ torch.cat(out).numpy().astype("<f8").tofile(sys.argv[1])
              dir + "/noise.f64");
   const at::Tensor ref = read_doubles(dir + "/noise.f64").reshape({2, -1});
   for (int64_t i = 0; i < 2; ++i) {
-    const at::Tensor ours = at::cat({r1.dequantization[i].reshape(-1), r1.probes[i].reshape(-1),
-                                     r1.elbo_uniform[i], r1.elbo_normal[i].to(at::kDouble).reshape(-1)});
+    const at::Tensor ours = at::cat({r1.dequantization[i].reshape(-1), r1.probes[i].reshape(-1), r1.elbo_uniform[i],
+                                     r1.elbo_normal[i].to(at::kDouble).reshape(-1)});
     EXPECT_TRUE(at::equal(ours, ref[i])) << "image " << i;
   }
 }

@@ -58,10 +58,16 @@ class LikelihoodErrorsTest : public ::testing::Test {
 
 TEST_F(LikelihoodErrorsTest, DatasetShapeOrChannelsDifferFromExpert) {
   LikelihoodOptions o;
-  expect_error<InputError>([&] { check_likelihood_inputs(*m.expert, at::zeros({2, 1, 8, 8}, at::kByte), o, "d.h5"); },
-                           {"d.h5", "2x1x8x8", "1x2x2"});
-  expect_error<InputError>([&] { check_likelihood_inputs(*m.expert, at::zeros({2, 3, 2, 2}, at::kByte), o, "d.h5"); },
-                           {"2x3x2x2", "1x2x2"});
+  expect_error<InputError>(
+      [&] {
+        check_likelihood_inputs(*m.expert, at::zeros({2, 1, 8, 8}, at::kByte), o, "d.h5");
+      },
+      {"d.h5", "2x1x8x8", "1x2x2"});
+  expect_error<InputError>(
+      [&] {
+        check_likelihood_inputs(*m.expert, at::zeros({2, 3, 2, 2}, at::kByte), o, "d.h5");
+      },
+      {"2x3x2x2", "1x2x2"});
 }
 
 TEST_F(LikelihoodErrorsTest, NonUint8Data) {
@@ -76,8 +82,11 @@ TEST_F(LikelihoodErrorsTest, SigmaRangeAndTolerances) {
   expect_error<ConfigError>([&] { check_likelihood_inputs(*m.expert, images, o, "d"); }, {"sigma_min = 80"});
   o.ode.sigma_min = 1;
   o.ode.sigma_max = 1;
-  expect_error<ConfigError>([&] { pf_ode_log_density(*m.expert, at::zeros({1, 1, 2, 2}), {}, o.ode); },
-                            {"sigma_min < sigma_max"});
+  expect_error<ConfigError>(
+      [&] {
+        pf_ode_log_density(*m.expert, at::zeros({1, 1, 2, 2}), {}, o.ode);
+      },
+      {"sigma_min < sigma_max"});
   for (const double rtol : {0.0, -1e-5}) {
     PfOdeOptions p;
     p.rtol = rtol;
@@ -103,16 +112,22 @@ TEST_F(LikelihoodErrorsTest, StepUnderflowNamesImageAndSigma) {
   PfOdeOptions o;
   o.divergence = Divergence::kExact;
   o.min_step = 1.0;  // no step this large can meet rtol near sigma_min
-  expect_error<InputError>([&] { pf_ode_log_density(*m.expert, at::full({2, 1, 2, 2}, 0.3), {}, o, {7, 8}); },
-                           {"image 7", "sigma = 0.002", "underflow"});
+  expect_error<InputError>(
+      [&] {
+        pf_ode_log_density(*m.expert, at::full({2, 1, 2, 2}, 0.3), {}, o, {7, 8});
+      },
+      {"image 7", "sigma = 0.002", "underflow"});
 }
 
 TEST_F(LikelihoodErrorsTest, NanInDriftNamesImageAndSigma) {
   const NanAboveDenoiser broken(m.expert);
   PfOdeOptions o;
   o.divergence = Divergence::kExact;
-  expect_error<InputError>([&] { pf_ode_log_density(broken, at::full({2, 1, 2, 2}, 0.3), {}, o, {5, 6}); },
-                           {"image 5", "sigma = ", "non-finite", "nan-above-0.1"});
+  expect_error<InputError>(
+      [&] {
+        pf_ode_log_density(broken, at::full({2, 1, 2, 2}, 0.3), {}, o, {5, 6});
+      },
+      {"image 5", "sigma = ", "non-finite", "nan-above-0.1"});
 }
 
 TEST(DequantizationTest, FormulaAndBinCentres) {

@@ -1,8 +1,8 @@
 // PF-ODE log-density against exact truths (issue 3, points 1-3): analytic Gaussian-mixture densities, a
 // float64 fixed-step RK4 reference per band for a merged model, and batch invariance.
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -60,16 +60,19 @@ TEST_F(PfOdeTest, ExactDivergenceMatchesAnalyticMixtureDensity) {
   const double dims = 4;
   const double error = ((exact_end + r.final_state.delta_logp - truth).abs().max() / dims).item<double>();
   const double error_with_prior = ((r.log_density - mismatch - truth).abs().max() / dims).item<double>();
-  std::printf("max |ODE - analytic| = %.3g nats/dim; prior-mismatch term mean %.3g nats/dim; NFE mean %.1f\n",
-              error, (mismatch.mean() / dims).item<double>(), r.final_state.nfe.to(at::kDouble).mean().item<double>());
+  std::printf("max |ODE - analytic| = %.3g nats/dim; prior-mismatch term mean %.3g nats/dim; NFE mean %.1f\n", error,
+              (mismatch.mean() / dims).item<double>(), r.final_state.nfe.to(at::kDouble).mean().item<double>());
   EXPECT_LT(error, 1e-3);
   EXPECT_LT(error_with_prior, 1e-3);
   // Tight tolerance shrinks the error: the solver, not the formula, limits the accuracy.
   o.rtol = o.atol = 1e-9;
   const PfOdeResult tight = pf_ode_log_density(*m.expert, x0.narrow(0, 0, 16), {}, o);
-  const double tight_error =
-      ((m.expert->log_density(tight.final_state.x, at::full({16}, o.sigma_max, at::kDouble)) +
-        tight.final_state.delta_logp - truth.narrow(0, 0, 16)).abs().max() / dims).item<double>();
+  const double tight_error = ((m.expert->log_density(tight.final_state.x, at::full({16}, o.sigma_max, at::kDouble)) +
+                               tight.final_state.delta_logp - truth.narrow(0, 0, 16))
+                                  .abs()
+                                  .max() /
+                              dims)
+                                 .item<double>();
   std::printf("rtol = atol = 1e-9: max error %.3g nats/dim\n", tight_error);
   EXPECT_LT(tight_error, 1e-7);
 }
@@ -121,12 +124,14 @@ TEST_F(PfOdeTest, SwitchedModelMatchesBandwiseRk4Reference) {
     r = pf_ode_log_density(*merged, x0, {}, o);
     const double relative = ((r.log_density - reference).abs() / reference.abs()).max().item<double>();
     const double absolute = (r.log_density - reference).abs().max().item<double>();
-    std::printf("merged at eta = %g, rtol = atol = %g: max error vs RK4 %.3g nats, relative %.3g (|log p| ~ %.3g, "
-                "|int div f| ~ %.3g)\n",
-                eta, tol, absolute, relative, reference.abs().mean().item<double>(),
-                (l_low + l_high).abs().mean().item<double>());
+    std::printf(
+        "merged at eta = %g, rtol = atol = %g: max error vs RK4 %.3g nats, relative %.3g (|log p| ~ %.3g, "
+        "|int div f| ~ %.3g)\n",
+        eta, tol, absolute, relative, reference.abs().mean().item<double>(),
+        (l_low + l_high).abs().mean().item<double>());
     EXPECT_LT(relative, tol == 1e-5 ? 2e-3 : 1e-4);
-    EXPECT_LT((r.final_state.x.reshape({n, 4}) - x_t).abs().max().item<double>(), tol == 1e-5 ? 1e-3 : 1e-5);  // |x_T| ~ 80
+    EXPECT_LT((r.final_state.x.reshape({n, 4}) - x_t).abs().max().item<double>(),
+              tol == 1e-5 ? 1e-3 : 1e-5);  // |x_T| ~ 80
   }
 
   // Without the split the drift's jump would be integrated as if smooth: the high-band expert alone is far off.

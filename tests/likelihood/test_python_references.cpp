@@ -2,8 +2,8 @@
 // RK45 step for step, score_sde-style PF-ODE bits/dim on TorchScript experts, and batch invariance with a
 // TorchScript network.
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -118,10 +118,10 @@ TEST_F(PythonReferenceTest, PfOdeBitsPerDimMatchScoreSdeStyleReference) {
   const at::Tensor bpd = bits_per_dim(ours.log_density, 64);
   write_doubles(dir + "/y.f64", y);
   write_doubles(dir + "/eps.f64", draw.probes.select(1, 0));
-  const std::string common =
-      fmt::format("{}/tests/likelihood/score_sde_reference.py --likelihood {} --quality {} --switch-sigma {} "
-                  "--data {}/y.f64 --probes {}/eps.f64 --shape {} 1 8 8",
-                  testing::source_dir(), m.likelihood_path, m.quality_path, m.eta, dir, dir, n);
+  const std::string common = fmt::format(
+      "{}/tests/likelihood/score_sde_reference.py --likelihood {} --quality {} --switch-sigma {} "
+      "--data {}/y.f64 --probes {}/eps.f64 --shape {} 1 8 8",
+      testing::source_dir(), m.likelihood_path, m.quality_path, m.eta, dir, dir, n);
   for (const std::string mode : {"--variable t", "--variable sigma --per-image"}) {
     run_python(fmt::format("{} {} --out {}/ref.f64 --out-nfe {}/nfe.f64", common, mode, dir, dir));
     const at::Tensor ref = read_doubles(dir + "/ref.f64");
