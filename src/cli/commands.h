@@ -20,5 +20,10 @@ const std::vector<Command>& all_commands();
 
 // Each cmd_<name>.cpp provides one of these.
 Command sample_command();
+Command prepare_command();
+Command info_command();
+Command stats_command();
+Command fid_command();
+Command nll_command();
 
 }  // namespace switchdiff::cli
