@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -76,7 +77,21 @@ ParsedCommandLine parse_command_line(const CommandSpec& spec, int argc, char** a
     }
     po::variables_map from_file;
     try {
-      po::store(po::parse_config_file(file, keys, /*allow_unregistered=*/false), from_file);
+      // One INI file serves every command (configs/demo.ini): keys of sections this command does not
+      // read are skipped; an unknown key inside a section it reads, or an unknown section, is an error.
+      const auto options = po::parse_config_file(file, keys, /*allow_unregistered=*/true);
+      for (const auto& option : options.options) {
+        if (!option.unregistered) continue;
+        const std::string section = option.string_key.substr(0, option.string_key.find('.'));
+        const bool read_here =
+            std::find(spec.sections.begin(), spec.sections.end(), section) != spec.sections.end();
+        if (read_here || !is_known_section(section)) {
+          throw make_error<ConfigError>("{}: unknown key '{}'; `switchdiff {} --help` lists the keys this command "
+                                        "reads",
+                                        parsed.config_file, option.string_key, spec.name);
+        }
+      }
+      po::store(options, from_file);
     } catch (const po::error& e) {
       throw make_error<ConfigError>("{}: {}; `switchdiff {} --help` lists the keys this command reads",
                                     parsed.config_file, e.what(), spec.name);

@@ -62,6 +62,13 @@ void nll_keys(core::Config& c) {
 
 }  // namespace
 
+bool is_known_section(const std::string& section) {
+  for (const char* known : {"experts", "switch", "sweep", "sampler", "samples", "nll", "fid", "output", "run"}) {
+    if (section == known) return true;
+  }
+  return false;
+}
+
 void declare_sections(core::Config& c, const std::vector<std::string>& sections) {
   for (const auto& s : sections) {
     if (s == "experts") {

@@ -10,5 +10,7 @@ namespace switchdiff::cli {
 
 // Sections a command reads: "experts", "switch", "sweep", "sampler", "samples", "nll", "fid", "output", "run".
 void declare_sections(core::Config& config, const std::vector<std::string>& sections);
+// True for a section some command reads (a shared INI file may hold sections of other commands).
+bool is_known_section(const std::string& section);
 
 }  // namespace switchdiff::cli

@@ -27,7 +27,7 @@ void print_usage() {
     std::printf("  %-9s %s\n", c.spec.name.c_str(), first_sentence.c_str());
   }
   std::printf("\n`switchdiff <command> --help` lists every key with its default.\n"
-              "`switchdiff sweep` with no config runs the bundled Fashion-MNIST demo.\n");
+              "tools/run_demo.sh runs a switch-point sweep of the bundled Fashion-MNIST demo experts.\n");
 }
 
 // LibTorch threads per rank: run.threads, or the cores divided among the ranks on this node.

@@ -161,12 +161,20 @@ TEST(CliSample, UnknownKeyInConfigFile) {
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "bad.ini")) << r.output;
   EXPECT_TRUE(contains(r.output, "stepz")) << r.output;
+  std::ofstream(dir + "/bad_section.ini") << "[bogus]\nsteps = 4\n";
+  const auto unknown_section = switchdiff(fmt::format("sample --config {}/bad_section.ini --experts.quality {} "
+                                                      "--output.path {}/o.h5",
+                                                      dir, fixture("tiny_edm.pt"), dir));
+  EXPECT_EQ(unknown_section.exit_code, 1) << unknown_section.output;
+  EXPECT_TRUE(contains(unknown_section.output, "bogus.steps")) << unknown_section.output;
 }
 
 TEST(CliSample, ConfigFileIsReadAndCommandLineOverridesIt) {
   const std::string dir = testing::scratch_dir();
+  // One file serves every command: [nll] and [fid] are not read by sample and are skipped.
   std::ofstream(dir + "/run.ini") << "[experts]\nquality = " << fixture("tiny_edm.pt")
-                                  << "\n[sampler]\nsteps = 4\n[samples]\ncount = 3\n";
+                                  << "\n[sampler]\nsteps = 4\n[samples]\ncount = 3\n[nll]\ncount = 7\n"
+                                     "[fid]\nbatch = 9\n";
   const auto r = switchdiff(fmt::format("sample --config {}/run.ini --sampler.steps 6 --output.path {}/o.h5", dir, dir));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const std::string config = io::H5File::open(dir + "/o.h5", false).string_attribute("/", "config");
