@@ -88,9 +88,10 @@ FeatureExtractor::FeatureExtractor(const std::string& path, c10::Device device)
   const at::Tensor probe = at::zeros({2, 3, resolution, resolution}, at::TensorOptions().dtype(at::kByte));
   feature_dim_ = run("forward", probe, 0).size(1);
   if (declared_dim != 0 && declared_dim != feature_dim_) {
-    throw make_error<InputError>("{}: attribute feature_dim = {} but forward returns {} features per image; "
-                                 "re-export the extractor with a matching feature_dim",
-                                 path, declared_dim, feature_dim_);
+    throw make_error<InputError>(
+        "{}: attribute feature_dim = {} but forward returns {} features per image; "
+        "re-export the extractor with a matching feature_dim",
+        path, declared_dim, feature_dim_);
   }
   if (logits_arguments == 1) num_classes_ = run("logits", probe, 0).size(1);
   sha256_ = sha256_file(path);
@@ -106,9 +107,10 @@ at::Tensor FeatureExtractor::features(const at::Tensor& uint8_images) const {
 
 at::Tensor FeatureExtractor::logits(const at::Tensor& uint8_images) const {
   if (!has_logits()) {
-    throw make_error<InputError>("{}: this feature extractor has no logits method, so no Inception Score; "
-                                 "use an extractor exported with logits (tools/export_inception.py)",
-                                 path_);
+    throw make_error<InputError>(
+        "{}: this feature extractor has no logits method, so no Inception Score; "
+        "use an extractor exported with logits (tools/export_inception.py)",
+        path_);
   }
   return run("logits", uint8_images, num_classes_);
 }
@@ -119,8 +121,8 @@ at::Tensor FeatureExtractor::run(const char* method, const at::Tensor& uint8_ima
   if (!uint8_images.defined() || uint8_images.dim() != 4 || uint8_images.scalar_type() != at::kByte ||
       (uint8_images.size(1) != 1 && uint8_images.size(1) != 3)) {
     throw make_error<InputError>(
-        "{}: images must be uint8 [B, C, H, W] with C = 1 or 3, got {} {}; convert pixels to uint8 0..255 first",
-        path_, uint8_images.defined() ? std::string(c10::toString(uint8_images.scalar_type())) : "undefined",
+        "{}: images must be uint8 [B, C, H, W] with C = 1 or 3, got {} {}; convert pixels to uint8 0..255 first", path_,
+        uint8_images.defined() ? std::string(c10::toString(uint8_images.scalar_type())) : "undefined",
         uint8_images.defined() ? c10::str(uint8_images.sizes()) : "");
   }
   const int64_t batch = uint8_images.size(0);
@@ -149,16 +151,17 @@ at::Tensor FeatureExtractor::run(const char* method, const at::Tensor& uint8_ima
         (expected_dim > 0 && output.size(1) != expected_dim)) {
       throw make_error<InputError>("{}: {}(images [{}, ...]) returned {} {}, expected floating [{}, {}]; {}", path_,
                                    method, batch, std::string(c10::toString(output.scalar_type())),
-                                   c10::str(output.sizes()), batch, expected_dim > 0 ? std::to_string(expected_dim) : "F",
-                                   kHowToExport);
+                                   c10::str(output.sizes()), batch,
+                                   expected_dim > 0 ? std::to_string(expected_dim) : "F", kHowToExport);
     }
     output = output.to(at::kDouble);
     const at::Tensor finite_rows = at::isfinite(output).all(1).cpu();
     if (!finite_rows.all().item<bool>()) {
       const at::Tensor bad = at::nonzero(finite_rows.logical_not()).flatten();
-      throw make_error<InputError>("{}: {} returned non-finite values for {} of {} images (first at batch index {}); "
-                                   "check the extractor on these images",
-                                   path_, method, bad.numel(), batch, bad[0].item<int64_t>());
+      throw make_error<InputError>(
+          "{}: {} returned non-finite values for {} of {} images (first at batch index {}); "
+          "check the extractor on these images",
+          path_, method, bad.numel(), batch, bad[0].item<int64_t>());
     }
   }
   // A copy made outside InferenceMode is a normal tensor, usable in later in-place arithmetic.

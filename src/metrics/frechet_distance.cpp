@@ -27,9 +27,10 @@ void check_covariance(const at::Tensor& sigma, int64_t dim, const char* which) {
   const double scale = s.abs().max().item<double>();
   const double asymmetry = (s - s.t()).abs().max().item<double>();
   if (asymmetry > 1e-6 * scale) {
-    throw make_error<InputError>("Fréchet distance: {} is not symmetric (max |S - S^T| = {:.3g}, max |S| = {:.3g}); "
-                                 "pass a covariance matrix",
-                                 which, asymmetry, scale);
+    throw make_error<InputError>(
+        "Fréchet distance: {} is not symmetric (max |S - S^T| = {:.3g}, max |S| = {:.3g}); "
+        "pass a covariance matrix",
+        which, asymmetry, scale);
   }
 }
 
@@ -54,8 +55,8 @@ double trace_sqrt_product(const at::Tensor& sigma1, const at::Tensor& sigma2) {
   auto [w1, v1] = at::linalg_eigh(0.5 * (s1 + s1.t()));
   w1 = clamp_to_rounding_floor(w1);
   const at::Tensor kept = at::nonzero(w1 > 0).flatten();
-  if (kept.numel() == 0) return 0.0;  // Sigma1 = 0: the product is 0
-  const at::Tensor v_r = v1.index_select(1, kept);        // [F, r], orthonormal columns
+  if (kept.numel() == 0) return 0.0;                          // Sigma1 = 0: the product is 0
+  const at::Tensor v_r = v1.index_select(1, kept);            // [F, r], orthonormal columns
   const at::Tensor root_w = w1.index_select(0, kept).sqrt();  // [r]
   // Sigma1^1/2 Sigma2 Sigma1^1/2 = V_r K V_r^T with K = diag(root_w) V_r^T Sigma2 V_r diag(root_w), so its
   // nonzero eigenvalues are those of the r x r symmetric K (no null-space rounding noise enters).
@@ -89,9 +90,10 @@ double frechet_distance(const at::Tensor& mu1, const at::Tensor& sigma1, const a
 
 double frechet_distance(const InceptionStats& a, const InceptionStats& b) {
   if (a.feature_dim() != b.feature_dim()) {
-    throw make_error<InputError>("Fréchet distance: statistics have F = {} and F = {}; both must come from the same "
-                                 "feature extractor",
-                                 a.feature_dim(), b.feature_dim());
+    throw make_error<InputError>(
+        "Fréchet distance: statistics have F = {} and F = {}; both must come from the same "
+        "feature extractor",
+        a.feature_dim(), b.feature_dim());
   }
   return frechet_distance(a.mean(), a.covariance(), b.mean(), b.covariance());
 }

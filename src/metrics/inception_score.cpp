@@ -80,8 +80,8 @@ InceptionScoreAccumulator& InceptionScoreAccumulator::operator+=(const Inception
   if (other.total_samples_ != total_samples_ || other.num_splits() != num_splits() ||
       other.num_classes() != num_classes()) {
     throw make_error<InputError>("Inception Score: cannot merge (N, K, splits) = ({}, {}, {}) with ({}, {}, {})",
-                                 total_samples_, num_classes(), num_splits(), other.total_samples_,
-                                 other.num_classes(), other.num_splits());
+                                 total_samples_, num_classes(), num_splits(), other.total_samples_, other.num_classes(),
+                                 other.num_splits());
   }
   counts_.add_(other.counts_);
   sum_p_.add_(other.sum_p_);
@@ -97,9 +97,10 @@ InceptionScore InceptionScoreAccumulator::result() const {
     const int64_t expected = (i + 1 < splits ? split_begin(i + 1) : total_samples_) - split_begin(i);
     const double got = counts[i].item<double>();
     if (got != static_cast<double>(expected)) {
-      throw make_error<InputError>("Inception Score: split {} holds {} samples, expected {}; every sample index "
-                                   "0..{} must be added exactly once",
-                                   i, got, expected, total_samples_ - 1);
+      throw make_error<InputError>(
+          "Inception Score: split {} holds {} samples, expected {}; every sample index "
+          "0..{} must be added exactly once",
+          i, got, expected, total_samples_ - 1);
     }
     const double m = got;
     const at::Tensor q = sum_p_[i] / m;

@@ -45,7 +45,8 @@ InceptionStats InceptionStats::from_sums(int64_t n, const at::Tensor& sum, const
                                  std::string(c10::toString(sum_outer.scalar_type())));
   }
   if (!all_finite(sum) || !all_finite(sum_outer)) {
-    throw make_error<InputError>("Inception statistics: the sums contain NaN or infinity; the features were not finite");
+    throw make_error<InputError>(
+        "Inception statistics: the sums contain NaN or infinity; the features were not finite");
   }
   const auto options = at::TensorOptions().dtype(at::kDouble).device(sum.device());
   return InceptionStats(n, sum.to(options, /*non_blocking=*/false, /*copy=*/true),
@@ -66,8 +67,7 @@ void InceptionStats::add(const at::Tensor& features) {
   // Any NaN or infinity in f reaches its column sum, so one O(F) check guards both sums.
   if (!all_finite(batch_sum)) {
     throw make_error<InputError>(
-        "Inception statistics: a batch of {} feature vectors contains NaN or infinity; check the extractor",
-        f.size(0));
+        "Inception statistics: a batch of {} feature vectors contains NaN or infinity; check the extractor", f.size(0));
   }
   sum_.add_(batch_sum);
   sum_outer_.addmm_(f.t(), f);  // sum f f^T over the batch, float64 (as EDM fid.py accumulates)
@@ -76,9 +76,10 @@ void InceptionStats::add(const at::Tensor& features) {
 
 InceptionStats& InceptionStats::operator+=(const InceptionStats& other) {
   if (other.feature_dim() != feature_dim()) {
-    throw make_error<InputError>("Inception statistics: cannot merge F = {} with F = {}; both must come from the "
-                                 "same feature extractor",
-                                 feature_dim(), other.feature_dim());
+    throw make_error<InputError>(
+        "Inception statistics: cannot merge F = {} with F = {}; both must come from the "
+        "same feature extractor",
+        feature_dim(), other.feature_dim());
   }
   sum_.add_(other.sum_.to(sum_.device()));
   sum_outer_.add_(other.sum_outer_.to(sum_outer_.device()));

@@ -20,8 +20,8 @@ namespace {
 const std::string& odd_extractors_dir() {
   static const std::string dir = [] {
     const std::string out = testing::binary_dir() + "/test_scratch/odd_extractors";
-    const auto result = testing::run_command(
-        fmt::format("{} {}/tests/metrics/make_odd_extractors.py --out {}", testing::python(), testing::source_dir(), out));
+    const auto result = testing::run_command(fmt::format("{} {}/tests/metrics/make_odd_extractors.py --out {}",
+                                                         testing::python(), testing::source_dir(), out));
     if (result.exit_code != 0) throw std::runtime_error("make_odd_extractors.py failed:\n" + result.output);
     return out;
   }();
@@ -40,8 +40,8 @@ void expect_load_error(const std::string& path, const std::vector<std::string>& 
     ADD_FAILURE() << path << " loaded";
   } catch (const InputError& e) {
     for (const auto& fragment : fragments) {
-      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << "missing '" << fragment << "' in: "
-                                                                          << e.what();
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos)
+          << "missing '" << fragment << "' in: " << e.what();
     }
   }
 }

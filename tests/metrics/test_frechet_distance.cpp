@@ -46,8 +46,8 @@ void expect_matches_reference(const FidCase& c, const std::string& reference) {
   ASSERT_EQ(expected.size(), 1u);
   EXPECT_TRUE(std::isfinite(ours));
   EXPECT_NEAR(ours, expected[0], tolerance * std::abs(expected[0])) << reference << " F=" << c.dim << " n=" << c.n_a;
-  std::cout << fmt::format("[fid] {} F={} n={},{}: ours {:.12g} reference {:.12g} rel.diff {:.2e}\n", reference,
-                           c.dim, c.n_a, c.n_b, ours, expected[0], std::abs(ours - expected[0]) / expected[0]);
+  std::cout << fmt::format("[fid] {} F={} n={},{}: ours {:.12g} reference {:.12g} rel.diff {:.2e}\n", reference, c.dim,
+                           c.n_a, c.n_b, ours, expected[0], std::abs(ours - expected[0]) / expected[0]);
 }
 
 TEST(FrechetDistance, MatchesScipySqrtmFullRank) {
@@ -68,9 +68,7 @@ TEST(FrechetDistance, FullRankMatchesSvdReference) { expect_matches_reference({6
 // F = 2048 (Inception pool3): scipy's sqrtm takes minutes on a loaded machine, so ctest runs these
 // under the 'slow' label (tests/metrics/CMakeLists.txt).
 TEST(FrechetDistanceF2048, MatchesScipySqrtmFullRank) { expect_matches_reference({2048, 3000, 2600}, "fid_sqrtm"); }
-TEST(FrechetDistanceF2048, RankDeficientMatchesSvdReference) {
-  expect_matches_reference({2048, 500, 300}, "fid_svd");
-}
+TEST(FrechetDistanceF2048, RankDeficientMatchesSvdReference) { expect_matches_reference({2048, 500, 300}, "fid_svd"); }
 TEST(FrechetDistanceF2048, IdenticalStatisticsGiveZero) {
   for (int64_t n : {300, 3000}) {
     const InceptionStats stats = stats_of(synthetic_features(n, 2048, 5));

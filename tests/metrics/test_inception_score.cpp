@@ -76,7 +76,7 @@ TEST(InceptionScore, StreamingAndMergingMatchOneCall) {
 
 TEST(InceptionScore, RejectsBadInput) {
   const auto options = at::TensorOptions().dtype(at::kDouble);
-  EXPECT_THROW(inception_score(at::zeros({9, 4}, options)), InputError);  // N < 10 splits
+  EXPECT_THROW(inception_score(at::zeros({9, 4}, options)), InputError);   // N < 10 splits
   EXPECT_THROW(inception_score(at::zeros({20, 1}, options)), InputError);  // one class
   EXPECT_THROW(inception_score(at::zeros({20}, options)), InputError);
   at::Tensor bad = at::zeros({20, 4}, options);

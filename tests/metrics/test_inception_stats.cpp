@@ -36,8 +36,8 @@ TEST(InceptionStats, BatchSizesAndMergingAgreeWithOnePass) {
     const double cov_diff = relative_difference(streamed.covariance(), one_pass.covariance());
     EXPECT_LT(mean_diff, 1e-12) << "batch " << batch;
     EXPECT_LT(cov_diff, 1e-12) << "batch " << batch;
-    std::cout << fmt::format("[stats] batch {}: max rel. diff vs one pass: mu {:.1e}, Sigma {:.1e}\n", batch,
-                             mean_diff, cov_diff);
+    std::cout << fmt::format("[stats] batch {}: max rel. diff vs one pass: mu {:.1e}, Sigma {:.1e}\n", batch, mean_diff,
+                             cov_diff);
   }
   // Three "ranks" with unequal shards, merged by summation (operator+= and merge()).
   InceptionStats merged = stream(features.narrow(0, 0, 333), 7);
@@ -136,8 +136,7 @@ TEST(InceptionStats, RejectsBadInput) {
   EXPECT_THROW(stats += InceptionStats(5), InputError);
   EXPECT_THROW(InceptionStats::from_sums(-1, at::zeros({4}, options), at::zeros({4, 4}, options)), InputError);
   EXPECT_THROW(InceptionStats::from_sums(3, at::zeros({4}, options), at::zeros({4, 3}, options)), InputError);
-  EXPECT_THROW(InceptionStats::from_sums(3, at::full({4}, INFINITY, options), at::zeros({4, 4}, options)),
-               InputError);
+  EXPECT_THROW(InceptionStats::from_sums(3, at::full({4}, INFINITY, options), at::zeros({4, 4}, options)), InputError);
 }
 
 }  // namespace

@@ -42,8 +42,8 @@ TEST(Kid, SubsetAverageMatchesNumpyWithSameSubsets) {
   EXPECT_EQ(ours.subset_size, 100);
   EXPECT_NEAR(ours.mean, expected[0], 1e-10 * std::abs(expected[0]));
   EXPECT_NEAR(ours.std, expected[1], 1e-8 * std::abs(expected[1]));
-  std::cout << fmt::format("[kid] ours {:.12g} +- {:.4g}, numpy {:.12g} +- {:.4g}\n", ours.mean, ours.std,
-                           expected[0], expected[1]);
+  std::cout << fmt::format("[kid] ours {:.12g} +- {:.4g}, numpy {:.12g} +- {:.4g}\n", ours.mean, ours.std, expected[0],
+                           expected[1]);
   // Same seed, same KID; another seed, other subsets.
   EXPECT_EQ(kernel_inception_distance(a, b, options).mean, ours.mean);
   EXPECT_NE(kernel_inception_distance(a, b, {20, 100, 99}).mean, ours.mean);
