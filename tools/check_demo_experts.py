@@ -3,8 +3,8 @@
 
     /usr/bin/python3 tools/check_demo_experts.py check                       # load, attributes, shapes
     /usr/bin/python3 tools/check_demo_experts.py grid --out /work/train      # 8x8 Heun sample grids (PNG)
-    /usr/bin/python3 tools/check_demo_experts.py bpd --expert quality --images 32 --out q.json
-    /usr/bin/python3 tools/check_demo_experts.py fid --samples 2000          # FID with classifier features
+    /usr/bin/python3 tools/check_demo_experts.py bpd --expert quality --images 32  # -> /work/train/bpd_quality.json
+    /usr/bin/python3 tools/check_demo_experts.py fid --samples 1000          # -> /work/train/fid.json
 
 * Sampler: EDM Heun, Karras et al. 2022 Alg. 2 with S_churn = 0 (SPEC §3): σ_i = (σ_max^(1/ρ) + i/(N−1)
   (σ_min^(1/ρ) − σ_max^(1/ρ)))^ρ, σ_N = 0, float64 state, sample i drawn from its own generator seeded seed_base + i.
@@ -29,7 +29,7 @@ import torch
 from scipy.integrate import solve_ivp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_demo_experts import DATA_DIR, load_fashion_mnist  # noqa: E402
+from train_demo_experts import DATA_DIR, load_fashion_mnist, sha256_of as file_sha256  # noqa: E402
 
 MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
 
@@ -277,7 +277,7 @@ def bpd(args):
                "per_image": results,
                "formula": "bpd = -log p(y)/(D ln 2) + 7, y = (k+u)*2/256 - 1; PF-ODE from 0.002 to 80, "
                           "Dormand-Prince 5(4) per image, Hutchinson (1 Rademacher probe per image)"}
-    with open(args.out, "w") as f:
+    with open(os.path.join(args.out, f"bpd_{args.expert}.json"), "w") as f:
         json.dump(summary, f, indent=1)
     print(json.dumps({k: v for k, v in summary.items() if k != "per_image"}))
 
@@ -299,19 +299,39 @@ def stats(feats):
 
 def fid(args):
     torch.set_num_threads(args.threads)
-    extractor = torch.jit.load(os.path.join(args.models, "classifier_features.pt")).eval()
-    q, lk = load_expert(args.models, "quality"), load_expert(args.models, "likelihood")
+    extractor_path = os.path.join(args.models, "classifier_features.pt")
+    extractor = torch.jit.load(extractor_path).eval()
     arrays, _ = load_fashion_mnist(args.data)
 
     def features(u8):  # u8: [N, 1, 28, 28]
         with torch.no_grad():
             return torch.cat([extractor(u8[i:i + 500].repeat(1, 3, 1, 1)) for i in range(0, len(u8), 500)]).numpy()
 
-    train_f = features(torch.from_numpy(arrays["train_images"]).unsqueeze(1))
-    test_f = features(torch.from_numpy(arrays["test_images"]).unsqueeze(1))
+    # Data features are cached beside the outputs, keyed by the extractor's hash (70k images take a while here).
+    cache = os.path.join(args.out, f"fid_features_{file_sha256(extractor_path)[:12]}.npz")
+    if os.path.exists(cache):
+        with np.load(cache) as z:
+            train_f, test_f = z["train"], z["test"]
+    else:
+        train_f = features(torch.from_numpy(arrays["train_images"]).unsqueeze(1))
+        test_f = features(torch.from_numpy(arrays["test_images"]).unsqueeze(1))
+        np.savez(cache, train=train_f, test=test_f)
     ref = stats(train_f)
     out = {"feature_extractor": "fashion-mnist-classifier (penultimate, 128-d)", "reference": "train set (60000)",
            "fid_test_vs_train": frechet_distance(*stats(test_f), *ref)}
+    print(f"FID(test set, train set) with classifier features: {out['fid_test_vs_train']:.4f}", flush=True)
+    out["fid_test_subsample_vs_train"] = frechet_distance(*stats(test_f[:max(args.samples, 2)]), *ref)
+    if args.samples > 0:
+        out.update(sample_fids(args, ref, features))
+    with open(os.path.join(args.out, "fid.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    print(json.dumps(out, indent=1))
+
+
+def sample_fids(args, ref, features):
+    """FID of each expert's Heun samples against the reference, plus a paired bootstrap SE of the difference."""
+    out = {}
+    q, lk = load_expert(args.models, "quality"), load_expert(args.models, "likelihood")
     seeds = np.arange(args.seed_base, args.seed_base + args.samples)
     sample_f = {}
     for label, eta in (("quality", 0.0), ("likelihood", 1e9)):
@@ -331,11 +351,8 @@ def fid(args):
                      - frechet_distance(*stats(sample_f["quality"][idx]), *ref))
     out["fid_likelihood_minus_quality"] = out["fid_likelihood"] - out["fid_quality"]
     out["fid_difference_bootstrap_se"] = float(np.std(diffs, ddof=1))
-    out["fid_test_subsample_vs_train"] = frechet_distance(*stats(test_f[:len(seeds)]), *ref)
     out.update({"samples": len(seeds), "seed_base": args.seed_base, "sampler": f"Heun {args.steps} steps EDM grid"})
-    with open(args.out, "w") as f:
-        json.dump(out, f, indent=1)
-    print(json.dumps(out, indent=1))
+    return out
 
 
 def main(argv):
@@ -346,7 +363,7 @@ def main(argv):
     p.add_argument("--out", default="/work/train")
     p.add_argument("--expert", choices=["quality", "likelihood"], default="quality")
     p.add_argument("--images", type=int, default=32)
-    p.add_argument("--samples", type=int, default=2000)
+    p.add_argument("--samples", type=int, default=1000)
     p.add_argument("--bootstrap", type=int, default=200)
     p.add_argument("--steps", type=int, default=18)
     p.add_argument("--seed-base", type=int, default=0)

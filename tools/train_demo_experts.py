@@ -58,7 +58,7 @@ def read_idx_gz(path):
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(dims)):
         raise ValueError(f"{path}: {data.size} data bytes but header dims {dims} need {int(np.prod(dims))}")
-    return data.reshape(dims)
+    return data.reshape(dims).copy()  # writable (torch.from_numpy warns on read-only buffers)
 
 
 def sha256_of(path):
@@ -174,8 +174,20 @@ def train_expert(args, arrays, stop):
         state = ckpt["state"]
         log(f"resumed {kind} at step {state['step']} ({state['elapsed'] / 60:.1f} min trained)")
     if not args.export_only:
+        state.setdefault("commands", []).append(this_command())
+        state["hyperparameters"] = expert_hyperparameters(args)  # the export records what training used
         run_expert_loop(args, kind, model, ema, opt, train_y, noise_gen, state, stop)
     return model, ema, state
+
+
+def expert_hyperparameters(args):
+    return {"seed": args.seed, "batch": args.batch, "lr": args.lr, "warmup_steps": args.warmup_steps,
+            "grad_clip": args.grad_clip, "ema_halflife_img": args.ema_halflife_img, "ema_rampup": args.ema_rampup,
+            "sigma_data": SIGMA_DATA, "fourier_exponents": EXPERT_FOURIER[args.model], "threads": args.threads}
+
+
+def this_command():
+    return " ".join(["/usr/bin/python3", "tools/train_demo_experts.py"] + sys.argv[1:])
 
 
 def run_expert_loop(args, kind, model, ema, opt, train_y, noise_gen, state, stop):
@@ -262,15 +274,12 @@ def export_expert(args, arrays, hashes, model, ema, state):
                                if args.model == "quality" else
                                "continuous-time ELBO: ln sigma ~ U[ln 0.002, ln 80], weight 1/sigma^2 on "
                                "||y - D||^2 (epsilon-prediction MSE); Fourier features n=6,7 of the VP latent"),
-        "command": " ".join(["/usr/bin/python3", "tools/train_demo_experts.py"] + sys.argv[1:]),
-        "seed": args.seed, "data": {"dir": args.data, "sha256": hashes},
-        "hyperparameters": {"batch": args.batch, "lr": args.lr, "warmup_steps": args.warmup_steps,
-                            "grad_clip": args.grad_clip, "ema_halflife_img": args.ema_halflife_img,
-                            "ema_rampup": args.ema_rampup, "sigma_data": SIGMA_DATA,
-                            "fourier_exponents": EXPERT_FOURIER[args.model]},
+        "training_commands": state.get("commands", []), "export_command": this_command(),
+        "seed": state.get("hyperparameters", {}).get("seed", args.seed),
+        "data": {"dir": args.data, "sha256": hashes},
+        "hyperparameters": state.get("hyperparameters", expert_hyperparameters(args)),
         "training_seconds": round(state["elapsed"], 1), "steps": state["step"], "images_seen": state["nimg"],
-        "epochs": round(state["nimg"] / arrays["train_images"].shape[0], 3),
-        "threads": torch.get_num_threads(), "torch_version": torch.__version__,
+        "epochs": round(state["nimg"] / arrays["train_images"].shape[0], 3), "torch_version": torch.__version__,
         "final_train_losses_last_log": history[-1] if history else None,
         "final_test_losses_ema": metrics,
         "final_test_losses_note": "512 test images, fixed noise (seed 12345); elbo term excludes prior and "
@@ -360,7 +369,7 @@ def train_classifier(args, arrays, hashes, stop):
         "name": "fashion-mnist-classifier", "feature_dim": 128,
         "kind": "SPEC §5 feature extractor: uint8 [B,3,28,28] -> penultimate features [B,128]; logits() -> [B,10]. "
                 "FID computed with it is 'FID with Fashion-MNIST classifier features', not Inception FID.",
-        "command": " ".join(["/usr/bin/python3", "tools/train_demo_experts.py"] + sys.argv[1:]),
+        "command": this_command(),
         "seed": args.seed, "data": {"dir": args.data, "sha256": hashes},
         "hyperparameters": {"batch": args.batch, "lr": args.lr, "epochs": args.epochs, "augmentation": "hflip"},
         "training_seconds": round(state["elapsed"], 1), "epochs": state["epoch"],

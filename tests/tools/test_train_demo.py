@@ -92,6 +92,15 @@ class TrainDemoTest(unittest.TestCase):
             with open(path, "rb") as f:
                 self.assertEqual(prov["file_sha256"], hashlib.sha256(f.read()).hexdigest())
             self.assertGreater(prov["parameter_count"], 100000)
+        # A later --export-only run records the training run's settings, not its own defaults.
+        rc, out = run_tool("quality", "--work", self.dir("work_quality"), "--models", self.dir("models_b"),
+                           "--data", self.data, "--export-only")
+        self.assertEqual(rc, 0, out)
+        with open(os.path.join(self.dir("models_b"), "quality.json")) as f:
+            prov = json.load(f)
+        self.assertEqual(prov["hyperparameters"]["batch"], 8)
+        self.assertEqual(len(prov["training_commands"]), 1)
+        self.assertIn("--export-only", prov["export_command"])
 
     def test_resumed_training_equals_uninterrupted_training(self):
         self.train("likelihood", "straight", "m_straight", "--steps", 4, "--no-export")
