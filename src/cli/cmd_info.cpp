@@ -21,12 +21,18 @@ struct Column {
   const char* format;  // for finite values; integers are stored as numbers too
 };
 constexpr Column kSweepColumns[] = {
-    {"switch_sigma", "switch_sigma", "{:.5g}"}, {"switch_step", "step", "{:.0f}"},
-    {"fid", "fid", "{:.4f}"},                   {"inception_score", "IS", "{:.3f}"},
-    {"n_samples", "n_samples", "{:.0f}"},       {"nll_bpd", "nll_bpd", "{:.4f}"},
-    {"nll_bpd_stderr", "stderr", "{:.4f}"},     {"n_test", "n_test", "{:.0f}"},
-    {"nll_nfe_mean", "nll_nfe", "{:.1f}"},      {"elbo_bpd", "elbo_bpd", "{:.4f}"},
-    {"sample_nfe_mean", "sample_nfe", "{:.1f}"}, {"status", "status", "{:.0f}"},
+    {"switch_sigma", "switch_sigma", "{:.5g}"},
+    {"switch_step", "step", "{:.0f}"},
+    {"fid", "fid", "{:.4f}"},
+    {"inception_score", "IS", "{:.3f}"},
+    {"n_samples", "n_samples", "{:.0f}"},
+    {"nll_bpd", "nll_bpd", "{:.4f}"},
+    {"nll_bpd_stderr", "stderr", "{:.4f}"},
+    {"n_test", "n_test", "{:.0f}"},
+    {"nll_nfe_mean", "nll_nfe", "{:.1f}"},
+    {"elbo_bpd", "elbo_bpd", "{:.4f}"},
+    {"sample_nfe_mean", "sample_nfe", "{:.1f}"},
+    {"status", "status", "{:.0f}"},
 };
 
 // An attribute's value as text (strings as they are, numbers with full precision).

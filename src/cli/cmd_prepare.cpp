@@ -66,9 +66,10 @@ Command prepare_command() {
     const std::string output = args.config.text("output.path");
     pipeline::ensure_writable_output(output);
     if (std::filesystem::exists(output)) {
-      throw make_error<ConfigError>("{} already exists and is never overwritten; choose another --output.path or "
-                                    "delete the file",
-                                    output);
+      throw make_error<ConfigError>(
+          "{} already exists and is never overwritten; choose another --output.path or "
+          "delete the file",
+          output);
     }
     io::ImportOptions options;
     if (args.flags.count("labels")) options.labels_path = args.flags.at("labels");

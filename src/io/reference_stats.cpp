@@ -26,15 +26,16 @@ bool is_zip(const std::string& path) {
   char magic[4] = {};
   in.read(magic, 4);
   // Local file header (PK\3\4) or an empty archive's end record (PK\5\6).
-  return in.gcount() == 4 && magic[0] == 'P' && magic[1] == 'K' && ((magic[2] == 3 && magic[3] == 4) ||
-                                                                    (magic[2] == 5 && magic[3] == 6));
+  return in.gcount() == 4 && magic[0] == 'P' && magic[1] == 'K' &&
+         ((magic[2] == 3 && magic[3] == 4) || (magic[2] == 5 && magic[3] == 6));
 }
 
 void require_exists(const std::string& path) {
   if (!std::filesystem::exists(path)) {
-    throw make_error<InputError>("{}: no such file; give a statistics file (HDF5 from `switchdiff stats`, or EDM's "
-                                 ".npz)",
-                                 path);
+    throw make_error<InputError>(
+        "{}: no such file; give a statistics file (HDF5 from `switchdiff stats`, or EDM's "
+        ".npz)",
+        path);
   }
 }
 
@@ -57,9 +58,10 @@ void check_moments(const std::string& where, const std::vector<int64_t>& mu_shap
 
 void check_count(const std::string& where, int64_t n) {
   if (n < 2) {
-    throw make_error<InputError>("{}: n = {}: statistics of fewer than 2 images have no covariance; compute them "
-                                 "over more images (FID is normally computed over 50000)",
-                                 where, n);
+    throw make_error<InputError>(
+        "{}: n = {}: statistics of fewer than 2 images have no covariance; compute them "
+        "over more images (FID is normally computed over 50000)",
+        where, n);
   }
 }
 
@@ -88,12 +90,13 @@ FeatureStatistics read_hdf5(const std::string& path) {
   stats.format = "hdf5";
   for (const char* key : {"/mu", "/sigma"}) {
     if (!file.is_dataset(key)) {
-      throw make_error<InputError>("{}: has no {} dataset; a statistics file holds /mu [F] and /sigma [F, F] "
-                                   "(`switchdiff stats` writes one){}",
-                                   path, key,
-                                   file.is_dataset("/images") ? "; this file holds /images: pass it as --samples, "
-                                                                "or compute its statistics with `switchdiff stats`"
-                                                              : "");
+      throw make_error<InputError>(
+          "{}: has no {} dataset; a statistics file holds /mu [F] and /sigma [F, F] "
+          "(`switchdiff stats` writes one){}",
+          path, key,
+          file.is_dataset("/images") ? "; this file holds /images: pass it as --samples, "
+                                       "or compute its statistics with `switchdiff stats`"
+                                     : "");
     }
   }
   std::vector<int64_t> mu_shape, sigma_shape;
@@ -104,8 +107,8 @@ FeatureStatistics read_hdf5(const std::string& path) {
 
   if (file.is_dataset("/n")) {
     const DatasetInfo info = file.dataset_info("/n");
-    if (info.num_elements() != 1 || (info.type != ElementType::kInt64 && info.type != ElementType::kInt32 &&
-                                     info.type != ElementType::kUInt8)) {
+    if (info.num_elements() != 1 ||
+        (info.type != ElementType::kInt64 && info.type != ElementType::kInt32 && info.type != ElementType::kUInt8)) {
       throw make_error<InputError>("{}:/n is {} {}, expected one integer (the image count); {}", path, info.type_name,
                                    shape_text(info.shape), kRecompute);
     }

@@ -35,37 +35,40 @@ io::ExtractorIdentity check_same_extractor(const io::ExtractorIdentity& samples,
                                            const io::FeatureStatistics& reference, std::vector<std::string>* warnings) {
   if (samples.known() && reference.extractor.known()) {
     if (samples.sha256 != reference.extractor.sha256) {
-      throw make_error<InputError>("feature extractors differ: the samples {} use {}, the reference {} was computed "
-                                   "with {}; {}",
-                                   samples_what, samples.text(), describe(reference), reference.extractor.text(),
-                                   kRecomputeHint);
+      throw make_error<InputError>(
+          "feature extractors differ: the samples {} use {}, the reference {} was computed "
+          "with {}; {}",
+          samples_what, samples.text(), describe(reference), reference.extractor.text(), kRecomputeHint);
     }
     return samples;
   }
   if (samples.known()) {
-    warnings->push_back(fmt::format("the reference {} does not record its feature extractor; assuming it used {} "
-                                    "(EDM's fid.py references use inception-2015-12-05, see tools/export_inception.py)",
-                                    describe(reference), samples.text()));
+    warnings->push_back(
+        fmt::format("the reference {} does not record its feature extractor; assuming it used {} "
+                    "(EDM's fid.py references use inception-2015-12-05, see tools/export_inception.py)",
+                    describe(reference), samples.text()));
     return samples;
   }
   if (reference.extractor.known()) {
-    warnings->push_back(fmt::format("the samples {} do not record their feature extractor; assuming {} like the "
-                                    "reference",
-                                    samples_what, reference.extractor.text()));
+    warnings->push_back(
+        fmt::format("the samples {} do not record their feature extractor; assuming {} like the "
+                    "reference",
+                    samples_what, reference.extractor.text()));
     return reference.extractor;
   }
-  warnings->push_back(fmt::format("neither the samples {} nor the reference {} records its feature extractor; make "
-                                  "sure both were computed with the same one",
-                                  samples_what, describe(reference)));
+  warnings->push_back(
+      fmt::format("neither the samples {} nor the reference {} records its feature extractor; make "
+                  "sure both were computed with the same one",
+                  samples_what, describe(reference)));
   return {};
 }
 
 void check_dimensions(int64_t samples_dim, const std::string& samples_what, const io::FeatureStatistics& reference) {
   if (samples_dim != reference.feature_dim()) {
-    throw make_error<InputError>("feature dimensions differ: the samples {} have F = {}, the reference {} has F = {}; "
-                                 "{}",
-                                 samples_what, samples_dim, describe(reference), reference.feature_dim(),
-                                 kRecomputeHint);
+    throw make_error<InputError>(
+        "feature dimensions differ: the samples {} have F = {}, the reference {} has F = {}; "
+        "{}",
+        samples_what, samples_dim, describe(reference), reference.feature_dim(), kRecomputeHint);
   }
 }
 
@@ -114,9 +117,10 @@ FidJobResult run_fid_job(const dist::Communicator& comm, const FidJob& job) {
     if (job.output_path) {
       ensure_writable_output(*job.output_path);
       if (std::filesystem::exists(*job.output_path)) {
-        throw make_error<ConfigError>("{} already exists and is never overwritten; choose another --output.path or "
-                                      "delete the file",
-                                      *job.output_path);
+        throw make_error<ConfigError>(
+            "{} already exists and is never overwritten; choose another --output.path or "
+            "delete the file",
+            *job.output_path);
       }
     }
     reference = io::read_feature_statistics(job.reference_path);
@@ -128,10 +132,11 @@ FidJobResult run_fid_job(const dist::Communicator& comm, const FidJob& job) {
         // Only its hash is needed: the features are already summarised.
         const io::ExtractorIdentity given{"", experts::sha256_file(*job.extractor_path), *job.extractor_path};
         if (identity.known() && identity.sha256 != given.sha256) {
-          throw make_error<InputError>("feature extractors differ: --samples {} was computed with {}, but "
-                                       "--fid.extractor is {} (sha256 {}...); drop --fid.extractor or recompute the "
-                                       "statistics with it",
-                                       job.samples_path, identity.text(), given.path, given.sha256.substr(0, 12));
+          throw make_error<InputError>(
+              "feature extractors differ: --samples {} was computed with {}, but "
+              "--fid.extractor is {} (sha256 {}...); drop --fid.extractor or recompute the "
+              "statistics with it",
+              job.samples_path, identity.text(), given.path, given.sha256.substr(0, 12));
         }
         if (!identity.known()) identity = given;
       }
@@ -142,15 +147,17 @@ FidJobResult run_fid_job(const dist::Communicator& comm, const FidJob& job) {
       return;
     }
     if (!io::H5File::open_input(job.samples_path).is_dataset("/images")) {
-      throw make_error<InputError>("--samples {}: has neither /images (a samples or dataset file) nor /mu and /sigma "
-                                   "(a statistics file)",
-                                   job.samples_path);
+      throw make_error<InputError>(
+          "--samples {}: has neither /images (a samples or dataset file) nor /mu and /sigma "
+          "(a statistics file)",
+          job.samples_path);
     }
     samples_are_images = "1";
     if (!job.extractor_path) {
-      throw make_error<ConfigError>("--samples {} holds images: give --fid.extractor X.pt to compute their features "
-                                    "(the reference was computed with {})",
-                                    job.samples_path, reference.extractor.text());
+      throw make_error<ConfigError>(
+          "--samples {} holds images: give --fid.extractor X.pt to compute their features "
+          "(the reference was computed with {})",
+          job.samples_path, reference.extractor.text());
     }
     reader.emplace(job.samples_path);
     if (reader->size() < 2) {
@@ -158,8 +165,8 @@ FidJobResult run_fid_job(const dist::Communicator& comm, const FidJob& job) {
                                    reader->size());
     }
     extractor = std::make_unique<experts::FeatureExtractor>(*job.extractor_path, extractor_device(comm));
-    result.extractor = check_same_extractor({extractor->name(), extractor->sha256(), extractor->path()},
-                                            samples_what, reference, &result.warnings);
+    result.extractor = check_same_extractor({extractor->name(), extractor->sha256(), extractor->path()}, samples_what,
+                                            reference, &result.warnings);
     check_dimensions(extractor->feature_dim(), samples_what + " (extractor '" + extractor->name() + "')", reference);
   });
   for (const std::string& warning : result.warnings) core::log_warning(warning);

@@ -36,15 +36,15 @@ struct FidJobResult {
   // "FID" for an Inception extractor, else e.g. "FID (fashion-mnist-classifier features)": FIDs with
   // other features are not comparable with published numbers.
   std::string metric;
-  io::ExtractorIdentity extractor;                        // of the samples side (may be unknown)
+  io::ExtractorIdentity extractor;                          // of the samples side (may be unknown)
   std::optional<io::InceptionScoreRecord> inception_score;  // of the samples, when known
-  int64_t samples_n = -1;                                 // -1 when the file does not say
+  int64_t samples_n = -1;                                   // -1 when the file does not say
   int64_t reference_n = -1;
   std::vector<std::string> warnings;  // also printed (rank 0)
 };
 
 // Collective over comm (the feature pass of image samples is sharded; everything else runs on rank 0 and
-// is broadcast). Checks the output path (never overwritten) and both inputs before computing features.
+// is broadcast). Every rank returns the same fid; the other fields are filled on rank 0 (which prints). Checks the output path (never overwritten) and both inputs before computing features.
 FidJobResult run_fid_job(const dist::Communicator& comm, const FidJob& job);
 
 // The metric's display name for features of the extractor called `extractor_name` ("" = unknown).

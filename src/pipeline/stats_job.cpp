@@ -26,7 +26,7 @@ constexpr int64_t kMaxGroupBlocks = 256;
 // IS sum p log p (S)]; the Inception Score part only when it is computed.
 struct SlotLayout {
   int64_t features = 0;
-  int64_t splits = 0;   // 0: no Inception Score
+  int64_t splits = 0;  // 0: no Inception Score
   int64_t classes = 0;
   int64_t sum_offset() const { return 1; }
   int64_t outer_offset() const { return 1 + features; }
@@ -110,9 +110,10 @@ FeatureStatsResult compute_feature_stats(const dist::Communicator& comm, const e
     total.add_(dist::ordered_block_sum(comm, group, partials, {layout.numel()}));
     progress.update(first_item + group_items);
     if (comm.any(stop_requested()) && last_block + 1 < plan.num_blocks()) {
-      throw make_error<Interrupted>("stopped by a signal after {}/{} images; statistics are not saved part-way, run "
-                                    "the command again",
-                                    first_item + group_items, num_images);
+      throw make_error<Interrupted>(
+          "stopped by a signal after {}/{} images; statistics are not saved part-way, run "
+          "the command again",
+          first_item + group_items, num_images);
     }
   }
   progress.finish();
@@ -167,9 +168,10 @@ StatsJobResult run_stats_job(const dist::Communicator& comm, const StatsJob& job
       num_images = *job.count;
     }
     if (num_images < 2) {
-      throw make_error<InputError>("{}: {} image(s); statistics need at least 2 (the covariance is undefined "
-                                   "for one; FID is normally computed over 50000)",
-                                   job.dataset_path, num_images);
+      throw make_error<InputError>(
+          "{}: {} image(s); statistics need at least 2 (the covariance is undefined "
+          "for one; FID is normally computed over 50000)",
+          job.dataset_path, num_images);
     }
     extractor = std::make_unique<experts::FeatureExtractor>(job.extractor_path, extractor_device(comm));
   };
@@ -179,10 +181,10 @@ StatsJobResult run_stats_job(const dist::Communicator& comm, const StatsJob& job
     open_inputs();
   });
   if (!comm.is_root()) open_inputs();
-  core::info("statistics of {} images {} from {} with extractor '{}' (F = {}{})", num_images,
-             reader->info().image.text(), job.dataset_path, extractor->name(), extractor->feature_dim(),
-             extractor->has_logits() ? fmt::format(", {} classes for the Inception Score", extractor->num_classes())
-                                     : "");
+  core::info(
+      "statistics of {} images {} from {} with extractor '{}' (F = {}{})", num_images, reader->info().image.text(),
+      job.dataset_path, extractor->name(), extractor->feature_dim(),
+      extractor->has_logits() ? fmt::format(", {} classes for the Inception Score", extractor->num_classes()) : "");
 
   const FeatureStatsResult result = compute_feature_stats(
       comm, *extractor, num_images, [&](int64_t begin, int64_t end) { return reader->read_images_tensor(begin, end); },

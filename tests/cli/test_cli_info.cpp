@@ -90,11 +90,11 @@ TEST_F(CliInfo, OtherFilesListDatasetsWithScalarValues) {
 }
 
 TEST_F(CliInfo, BadFilesExitOne) {
-  for (const auto& [args, expect] : std::vector<std::pair<std::string, std::string>>{
-           {dir_ + "/nope.h5", "no such file"},
-           {dir_ + "/text.h5", "cannot open as HDF5"},
-           {dir_ + "/ragged_sweep.h5", "/sweep/nll_bpd has 3 entries"},
-           {"", "file is required"}}) {
+  for (const auto& [args, expect] :
+       std::vector<std::pair<std::string, std::string>>{{dir_ + "/nope.h5", "no such file"},
+                                                        {dir_ + "/text.h5", "cannot open as HDF5"},
+                                                        {dir_ + "/ragged_sweep.h5", "/sweep/nll_bpd has 3 entries"},
+                                                        {"", "file is required"}}) {
     const auto r = switchdiff("info " + args);
     EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.output;
     EXPECT_TRUE(contains(r.output, expect)) << args << "\n" << r.output;

@@ -90,8 +90,8 @@ TEST_F(CliPrepare, IdxPlainAndGzipGiveTheSourcePixelsAndLabels) {
 
 TEST_F(CliPrepare, CifarBatchesAreConcatenatedInTheOrderGiven) {
   const std::string out = testing::scratch_dir() + "/cifar.h5";
-  const auto r = switchdiff(fmt::format("prepare --input {},{} --output.path {}", path("data_batch_1.bin"),
-                                        path("data_batch_2.bin"), out));
+  const auto r = switchdiff(
+      fmt::format("prepare --input {},{} --output.path {}", path("data_batch_1.bin"), path("data_batch_2.bin"), out));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(check(out, "cifar"), "OK cifar10-binary"));
 }
@@ -102,8 +102,8 @@ TEST_F(CliPrepare, ImagenetNpzNeedsAndRecordsItsVersion) {
   EXPECT_EQ(missing.exit_code, 1) << missing.output;
   EXPECT_TRUE(contains(missing.output, "--imagenet-version")) << missing.output;
   EXPECT_FALSE(std::filesystem::exists(dir + "/a.h5"));
-  const auto r = switchdiff(fmt::format("prepare --input {} --imagenet-version new --output.path {}/b.h5",
-                                        path("imagenet8.npz"), dir));
+  const auto r = switchdiff(
+      fmt::format("prepare --input {} --imagenet-version new --output.path {}/b.h5", path("imagenet8.npz"), dir));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(check(dir + "/b.h5", "imagenet"), "OK npz"));
 }
@@ -142,7 +142,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(BadSource{"truncated_idx", "--input @D@/truncated.idx", {"truncated.idx"}},
                       BadSource{"truncated_idx_gz", "--input @D@/truncated.idx.gz", {"truncated.idx.gz"}},
                       BadSource{"wrong_magic", "--input @D@/magic.idx", {"magic.idx"}},
-                      BadSource{"label_count_mismatch", "--input @D@/img.idx --labels @D@/lab24.idx",
+                      BadSource{"label_count_mismatch",
+                                "--input @D@/img.idx --labels @D@/lab24.idx",
                                 {"lab24.idx", "24 labels", "25 images"}},
                       BadSource{"cifar_truncated", "--input @D@/cifar_truncated.bin", {"cifar_truncated.bin"}},
                       BadSource{"mixed_formats", "--input @D@/img.idx,@D@/data_batch_1.bin", {"one format"}},
@@ -160,9 +161,10 @@ TEST(CliPrepareSlow, FashionMnistTestSetKeepsTheSourcePixels) {
     GTEST_SKIP() << source << " missing: apt-get install dataset-fashion-mnist";
   }
   const std::string dir = testing::scratch_dir();
-  const auto r = switchdiff(fmt::format("prepare --input {0}/t10k-images-idx3-ubyte.gz --labels "
-                                        "{0}/t10k-labels-idx1-ubyte.gz --output.path {1}/t10k.h5",
-                                        source, dir));
+  const auto r =
+      switchdiff(fmt::format("prepare --input {0}/t10k-images-idx3-ubyte.gz --labels "
+                             "{0}/t10k-labels-idx1-ubyte.gz --output.path {1}/t10k.h5",
+                             source, dir));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const std::string out = testing::run_python(dir, fmt::format(R"(
 import gzip, hashlib, numpy as np, h5py

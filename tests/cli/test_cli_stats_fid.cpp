@@ -19,8 +19,9 @@ using testing::switchdiff;
 
 std::string fixture(const std::string& name) { return testing::tiny_fixtures_dir() + "/" + name; }
 
-// Smooth random blobs plus noise: a (1300 images) and b (300 images, brighter background) differ in
-// distribution, so FID(a, b) is far from 0. 1x12x12: grayscale is repeated to 3 channels by the extractor.
+// Smooth random blobs plus noise: a (1300 images) and b (300 images, much brighter background) differ in
+// distribution: FID(a, b) ~ 0.9 with the tiny extractor's small features (FID(a, a) = 0). 1x12x12: grayscale is
+// repeated to 3 channels by the extractor.
 constexpr const char* kMakeDatasets = R"(
 import numpy as np, h5py
 rng = np.random.default_rng(5)
@@ -31,7 +32,7 @@ def blobs(n, background):
     return np.clip(img, 0, 255).astype(np.uint8)[:, None]
 def save(name, x):
     with h5py.File(name, 'w') as f: f['images'] = x
-save('a.h5', blobs(1300, 20)); save('b.h5', blobs(300, 60)); save('one.h5', blobs(1, 20))
+save('a.h5', blobs(1300, 20)); save('b.h5', blobs(300, 120)); save('one.h5', blobs(1, 20))
 with h5py.File('neither.h5', 'w') as f: f['something'] = np.zeros(3)
 )";
 
@@ -85,11 +86,13 @@ with h5py.File('n1.h5', 'w') as f: f['mu'] = mu; f['sigma'] = sigma; f['n'] = 1
 class CliStatsFid : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    if (!references_.empty()) return;  // built once per process for both suites
     dir_ = testing::suite_dir("CliStatsFid.shared");
     testing::run_python(dir_, kMakeDatasets, "make_datasets");
-    const auto r = switchdiff(fmt::format("stats --dataset {0}/a.h5 --fid.extractor {1} --fid.batch 5 "
-                                          "--output.path {0}/ref_a.h5",
-                                          dir_, fixture("tiny_features.pt")));
+    const auto r =
+        switchdiff(fmt::format("stats --dataset {0}/a.h5 --fid.extractor {1} --fid.batch 5 "
+                               "--output.path {0}/ref_a.h5",
+                               dir_, fixture("tiny_features.pt")));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     references_ = testing::run_python(
         dir_, fmt::format(kReferences, fmt::arg("extractor", fixture("tiny_features.pt"))), "references");
@@ -165,18 +168,30 @@ TEST_F(CliStatsFid, BitwiseIdenticalForOneTwoThreeRanks) {
   }
 }
 
-TEST_F(CliStatsFid, BatchSizesAgreeToFloat64Rounding) {
+TEST_F(CliStatsFid, BatchSizesAgreeToRounding) {
+  // The first 399 images (--count), batch 5 as the baseline. 399 = 57 * 7 = 6 * 64 + 15 = 79 * 5 + 4: no
+  // block of one image except with batch 1 (see below).
   const std::string dir = testing::scratch_dir();
-  for (int batch : {1, 7, 64}) {
+  const auto stats = [&](int batch) {
     const std::string out = fmt::format("{}/b{}.h5", dir, batch);
-    const auto r = switchdiff(fmt::format("stats --dataset {} --fid.extractor {} --fid.batch {} --output.path {}",
-                                          path("a.h5"), fixture("tiny_features.pt"), batch, out));
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-    // Only the order of float64 additions changes (the extractor's float32 output per image does not depend
-    // on the batch here): relative differences of a few 1e-16.
+    const auto r =
+        switchdiff(fmt::format("stats --dataset {} --count 399 --fid.extractor {} --fid.batch {} "
+                               "--output.path {}",
+                               path("a.h5"), fixture("tiny_features.pt"), batch, out));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return out;
+  };
+  const std::string baseline = stats(5);
+  ASSERT_EQ(io::H5File::open(baseline, false).read<int64_t>("/n"), std::vector<int64_t>{399});
+  for (int batch : {1, 7, 64}) {
+    const std::string out = stats(batch);
+    // Batches of 7 and 64 change only the order of float64 additions: ~3e-15. A block of one image also
+    // changes the extractor's float32 output (LibTorch picks another convolution kernel for B = 1): ~1e-8,
+    // i.e. float32 rounding of the features (float32 eps = 1.2e-7).
+    const double tolerance = batch == 1 ? 1e-7 : 1e-13;
     for (const char* key : {"/mu", "/sigma"}) {
-      const double d = max_relative_difference(read_doubles(out, key), read_doubles(path("ref_a.h5"), key));
-      EXPECT_LT(d, 1e-12) << key << " batch " << batch;
+      const double d = max_relative_difference(read_doubles(out, key), read_doubles(baseline, key));
+      EXPECT_LT(d, tolerance) << key << " batch " << batch;
       std::cout << "batch " << batch << " vs 5: " << key << " max relative difference " << d << "\n";
     }
   }
@@ -189,15 +204,15 @@ TEST_F(CliStatsFid, FidMatchesPytorchFidFormulaWithScipySqrtm) {
   const double expected = reference("fid_ab");
   std::cout << "FID ours " << ours << " scipy " << expected << " relative " << std::abs(ours - expected) / expected
             << "\n";
-  EXPECT_GT(expected, 1.0);
+  EXPECT_GT(expected, 0.5);
   EXPECT_NEAR(ours, expected, 1e-6 * expected);
   EXPECT_TRUE(contains(r.output, "FID (tiny-features features)")) << r.output;  // not Inception: say so
   EXPECT_EQ(testing::line_value(r.output, "FID").size(), fmt::format("{:.17g}", ours).size());
 }
 
 TEST_F(CliStatsFid, FidOfASetAgainstItselfIsZero) {
-  const auto images = switchdiff(fid_args(path("a.h5"), path("ref_a.h5"), "--fid.extractor " +
-                                                                              fixture("tiny_features.pt")));
+  const auto images =
+      switchdiff(fid_args(path("a.h5"), path("ref_a.h5"), "--fid.extractor " + fixture("tiny_features.pt")));
   ASSERT_EQ(images.exit_code, 0) << images.output;
   EXPECT_LT(std::abs(fid_value(images)), 1e-8) << images.output;
   const auto stats = switchdiff(fid_args(path("ref_a.h5"), path("ref_a.h5")));
@@ -219,8 +234,9 @@ TEST_F(CliStatsFid, EdmNpzReferencesGiveTheHdf5Fid) {
 
 TEST_F(CliStatsFid, WritesFidAndInceptionScoreAndNeverOverwrites) {
   const std::string out = testing::scratch_dir() + "/fid.h5";
-  const std::string args = fid_args(path("b.h5"), path("ref_a.h5"),
-                                    fmt::format("--fid.extractor {} --output.path {}", fixture("tiny_features.pt"), out));
+  const std::string args =
+      fid_args(path("b.h5"), path("ref_a.h5"),
+               fmt::format("--fid.extractor {} --output.path {}", fixture("tiny_features.pt"), out));
   const auto r = switchdiff(args);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto file = io::H5File::open(out, false);
@@ -248,7 +264,8 @@ class CliStatsFidBadInput : public CliStatsFid, public ::testing::WithParamInter
 
 TEST_P(CliStatsFidBadInput, ExitsOneWithClearMessage) {
   std::string args = GetParam().args;
-  for (const auto& [key, value] : {std::pair<std::string, std::string>{"@D@", dir_}, {"@F@", testing::tiny_fixtures_dir()}}) {
+  for (const auto& [key, value] :
+       {std::pair<std::string, std::string>{"@D@", dir_}, {"@F@", testing::tiny_fixtures_dir()}}) {
     for (size_t at = args.find(key); at != std::string::npos; at = args.find(key)) args.replace(at, key.size(), value);
   }
   const auto r = switchdiff(args);
@@ -268,37 +285,49 @@ INSTANTIATE_TEST_SUITE_P(
                  "fid --samples @D@/ref_a.h5 --fid.reference @D@/ref_a.h5 --fid.extractor @F@/tiny_features_b.pt",
                  {"feature extractors differ", "tiny_features_b.pt", "'tiny-features'"}},
         BadInput{"corrupt_npz", "fid --samples @D@/b.h5 --fid.reference @D@/corrupt.npz " + kExt, {"corrupt.npz"}},
-        BadInput{"truncated_npz", "fid --samples @D@/b.h5 --fid.reference @D@/truncated.npz " + kExt,
-                 {"truncated.npz"}},
-        BadInput{"truncated_hdf5", "fid --samples @D@/b.h5 --fid.reference @D@/truncated.h5 " + kExt,
+        BadInput{
+            "truncated_npz", "fid --samples @D@/b.h5 --fid.reference @D@/truncated.npz " + kExt, {"truncated.npz"}},
+        BadInput{"truncated_hdf5",
+                 "fid --samples @D@/b.h5 --fid.reference @D@/truncated.h5 " + kExt,
                  {"truncated.h5", "HDF5"}},
-        BadInput{"npz_missing_sigma", "fid --samples @D@/b.h5 --fid.reference @D@/no_sigma.npz " + kExt,
+        BadInput{"npz_missing_sigma",
+                 "fid --samples @D@/b.h5 --fid.reference @D@/no_sigma.npz " + kExt,
                  {"no_sigma.npz", "sigma"}},
-        BadInput{"hdf5_missing_sigma", "fid --samples @D@/b.h5 --fid.reference @D@/no_sigma.h5 " + kExt,
+        BadInput{"hdf5_missing_sigma",
+                 "fid --samples @D@/b.h5 --fid.reference @D@/no_sigma.h5 " + kExt,
                  {"no_sigma.h5", "/sigma"}},
-        BadInput{"sigma_wrong_shape", "fid --samples @D@/b.h5 --fid.reference @D@/bad_shape.npz " + kExt,
+        BadInput{"sigma_wrong_shape",
+                 "fid --samples @D@/b.h5 --fid.reference @D@/bad_shape.npz " + kExt,
                  {"sigma has shape [16, 17]", "expected [16, 16]"}},
-        BadInput{"feature_dim_mismatch", "fid --samples @D@/b.h5 --fid.reference @D@/dim8.npz " + kExt,
+        BadInput{"feature_dim_mismatch",
+                 "fid --samples @D@/b.h5 --fid.reference @D@/dim8.npz " + kExt,
                  {"feature dimensions differ", "F = 16", "F = 8"}},
         BadInput{"nan_reference", "fid --samples @D@/b.h5 --fid.reference @D@/nan.npz " + kExt, {"NaN"}},
-        BadInput{"reference_n_below_2", "fid --samples @D@/b.h5 --fid.reference @D@/n1.h5 " + kExt,
-                 {"n1.h5", "n = 1"}},
-        BadInput{"stats_of_one_image", "stats --dataset @D@/one.h5 --output.path @D@/never.h5 " + kExt,
+        BadInput{"reference_n_below_2", "fid --samples @D@/b.h5 --fid.reference @D@/n1.h5 " + kExt, {"n1.h5", "n = 1"}},
+        BadInput{"stats_of_one_image",
+                 "stats --dataset @D@/one.h5 --output.path @D@/never.h5 " + kExt,
                  {"one.h5", "at least 2"}},
-        BadInput{"fid_of_one_image", "fid --samples @D@/one.h5 --fid.reference @D@/ref_a.h5 " + kExt,
+        BadInput{"fid_of_one_image",
+                 "fid --samples @D@/one.h5 --fid.reference @D@/ref_a.h5 " + kExt,
                  {"one.h5", "at least 2"}},
-        BadInput{"images_without_extractor", "fid --samples @D@/b.h5 --fid.reference @D@/ref_a.h5",
+        BadInput{"images_without_extractor",
+                 "fid --samples @D@/b.h5 --fid.reference @D@/ref_a.h5",
                  {"--fid.extractor", "'tiny-features'"}},
-        BadInput{"samples_without_images_or_mu", "fid --samples @D@/neither.h5 --fid.reference @D@/ref_a.h5 " + kExt,
+        BadInput{"samples_without_images_or_mu",
+                 "fid --samples @D@/neither.h5 --fid.reference @D@/ref_a.h5 " + kExt,
                  {"neither.h5", "/images"}},
-        BadInput{"missing_reference", "fid --samples @D@/b.h5 --fid.reference @D@/nope.npz " + kExt,
+        BadInput{"missing_reference",
+                 "fid --samples @D@/b.h5 --fid.reference @D@/nope.npz " + kExt,
                  {"nope.npz", "no such file"}},
         BadInput{"no_reference_key", "fid --samples @D@/b.h5 " + kExt, {"fid.reference"}},
         BadInput{"stats_existing_output",
-                 "stats --dataset @D@/b.h5 --output.path @D@/ref_a.h5 " + kExt, {"never overwritten"}},
-        BadInput{"stats_bad_count", "stats --dataset @D@/b.h5 --count 301 --output.path @D@/never.h5 " + kExt,
+                 "stats --dataset @D@/b.h5 --output.path @D@/ref_a.h5 " + kExt,
+                 {"never overwritten"}},
+        BadInput{"stats_bad_count",
+                 "stats --dataset @D@/b.h5 --count 301 --output.path @D@/never.h5 " + kExt,
                  {"--count 301", "300 images"}},
-        BadInput{"bad_extractor", "stats --dataset @D@/b.h5 --output.path @D@/never.h5 --fid.extractor @F@/tiny_edm.pt",
+        BadInput{"bad_extractor",
+                 "stats --dataset @D@/b.h5 --output.path @D@/never.h5 --fid.extractor @F@/tiny_edm.pt",
                  {"tiny_edm.pt"}}),
     [](const auto& info) { return info.param.name; });
 
