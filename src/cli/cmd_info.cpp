@@ -149,7 +149,8 @@ Command info_command() {
   c.uses_mpi = false;
   c.spec.name = "info";
   c.spec.summary =
-      "Prints a switchdiff HDF5 file as text: the run's attributes (version, commit, time, command, world size), "
+      "Prints a switchdiff HDF5 file as text. It shows the run's attributes (version, commit, time, command, world "
+      "size), "
       "the sweep as a table (one row per switch point) when the file has /sweep, else every dataset with its shape, "
       "dtype and, for scalars such as /fid, its value.";
   c.spec.sections = {"run"};  // main() reads run.threads

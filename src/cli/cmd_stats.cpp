@@ -14,9 +14,9 @@ Command stats_command() {
   Command c;
   c.spec.name = "stats";
   c.spec.summary =
-      "Computes feature statistics of the images of a dataset or samples file (HDF5 /images) with fid.extractor: "
-      "/mu, /sigma (unbiased), /n and the raw sums /sum, /sum_outer (so statistics files can be merged), plus the "
-      "Inception Score (10 splits) when the extractor has logits. The output is a reference for `switchdiff fid`.";
+      "Feature statistics of a dataset or samples file (HDF5 /images) with fid.extractor. Writes /mu, /sigma "
+      "(unbiased), /n and the raw sums /sum, /sum_outer (so statistics files can be merged), plus the Inception "
+      "Score (10 splits) when the extractor has logits. The output is a reference for `switchdiff fid`.";
   c.spec.sections = {"fid", "output", "run"};
   c.spec.flags = {{"dataset", "dataset or samples file (HDF5 /images uint8 [N,C,H,W])", true},
                   {"count", "use the first N images only (default: all)"}};
