@@ -1,7 +1,8 @@
 // Likelihood benchmark (issue 3; not a test): NFE per image and wall time of our PF-ODE solver against the
 // score_sde-style Python reference of tests/likelihood/score_sde_reference.py, on the same TorchScript expert(s),
 // images, dequantization and probe noise and tolerance, measured in the same run. Model loading and Python start-up
-// are excluded on both sides, and each side solves once untimed first (warm caches). Run benchmarks/likelihood/run_benchmark.sh, or:
+// are excluded on both sides, and each side solves once untimed first (warm caches). Run
+// benchmarks/likelihood/run_benchmark.sh, or:
 //   bench_likelihood --likelihood A.pt [--quality B.pt --switch-sigma 1] [--images 8] [--threads 1] [--rtol 1e-5]
 //                    [--work DIR] [--python /usr/bin/python3] [--reference PATH/score_sde_reference.py]
 #include <ATen/ATen.h>
@@ -146,7 +147,11 @@ int main(int argc, char** argv) try {
                 (our_bpd - ref_bpd).abs().max().item<double>(), our_nfe / ref_nfe, our_seconds / seconds,
                 our_cpu / cpu_s);
   }
-  std::printf("(ratios are ours / reference; goal: NFE ratio <= 1, time ratio <= 0.5)\n");
+  std::printf(
+      "(ratios are ours / reference; goal: NFE ratio <= 1, time ratio <= 0.5); ours: %.1f accepted, %.1f "
+      "rejected steps per image\n",
+      ours.final_state.accepted.to(at::kDouble).mean().item<double>(),
+      ours.final_state.rejected.to(at::kDouble).mean().item<double>());
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "bench_likelihood: %s\n", e.what());

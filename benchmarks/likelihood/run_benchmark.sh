@@ -16,10 +16,10 @@ $py "$src/benchmarks/likelihood/make_bench_expert.py" --out "$work/edm_3x16.pt" 
 bench=${BENCH:-"$build/benchmarks/likelihood/bench_likelihood"}
 run() {
   $bench --likelihood "$work/fixtures/tiny_edm.pt" --quality "$work/fixtures/tiny_edm_b.pt" --switch-sigma 1 \
-    --images 16 --threads "$threads" --work "$work"
-  $bench --likelihood "$work/edm_3x16.pt" --images 8 --threads "$threads" --work "$work"
+    --images 64 --threads "$threads" --work "$work"
+  $bench --likelihood "$work/edm_3x16.pt" --images 16 --threads "$threads" --work "$work"
 }
 echo "== glibc malloc defaults"
 run
 echo "== large buffers kept by malloc (both processes)"
-MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=67108864 run
+MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 run
