@@ -22,17 +22,17 @@ Example:
       --edm-repo ~/src/edm --device cuda --out models/edm-cifar10-uncond-vp.pt
 """
 import argparse
-import hashlib
 import io
 import math
 import os
 import pickle
 import sys
-import urllib.request
 from typing import Optional
 
 import torch
 from torch import nn
+
+from export_common import fail, read_bytes, sha256_of
 
 EDM_SAMPLER_SIGMA_MIN = 0.002  # EDM generate.py edm_sampler defaults (Karras et al. 2022, Table 1)
 EDM_SAMPLER_SIGMA_MAX = 80.0
@@ -80,22 +80,11 @@ class ExportedEdmExpert(nn.Module):
         return self.network(x.to(torch.float32), sigma.to(torch.float32))
 
 
-def fail(message: str) -> None:
-    print("export_edm.py: error: " + message, file=sys.stderr)
-    sys.exit(1)
-
-
 def load_network(source: str, key: str) -> nn.Module:
     """Unpickles an EDM network pickle (local path or URL) and returns data[key]."""
+    raw = read_bytes(source, "an EDM network pickle")
     try:
-        if "://" in source:
-            with urllib.request.urlopen(source) as response:
-                data = pickle.load(io.BytesIO(response.read()))
-        else:
-            with open(source, "rb") as f:
-                data = pickle.load(f)
-    except FileNotFoundError:
-        fail("{}: no such file; give the path or URL of an EDM network pickle".format(source))
+        data = pickle.load(io.BytesIO(raw))
     except ModuleNotFoundError as e:
         fail("{}: cannot import '{}' while unpickling: EDM pickles need the EDM source tree; clone "
              "https://github.com/NVlabs/edm and pass --edm-repo PATH".format(source, e.name))
@@ -142,14 +131,6 @@ def probe_sigmas(sigma_min: float, sigma_max: float, count: int):
         return [math.sqrt(sigma_min * sigma_max)]
     step = (math.log(sigma_max) - math.log(sigma_min)) / (count - 1)
     return [math.exp(math.log(sigma_min) + i * step) for i in range(count)]
-
-
-def sha256_of(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def main() -> None:

@@ -23,15 +23,15 @@ Example (EDM's detector; the .pkl or the StyleGAN2-ADA .pt):
       --repo ~/src/edm --resolution 32 --out models/inception-2015-12-05.pt
 """
 import argparse
-import hashlib
 import io
 import os
 import pickle
 import sys
-import urllib.request
 
 import torch
 from torch import nn
+
+from export_common import fail, read_bytes, sha256_of
 
 FEATURE_DIM = 2048  # Inception-v3 pool3
 
@@ -106,27 +106,9 @@ class ScriptedProbabilities(nn.Module):
         return self.detector(images, no_output_bias=True)
 
 
-def fail(message: str) -> None:
-    print("export_inception.py: error: " + message, file=sys.stderr)
-    sys.exit(1)
-
-
-def read_bytes(source: str) -> bytes:
-    try:
-        if "://" in source:
-            with urllib.request.urlopen(source) as response:
-                return response.read()
-        with open(source, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        fail("{}: no such file; give the path or URL of the inception-2015-12-05 detector".format(source))
-    except OSError as e:
-        fail("{}: cannot read it ({})".format(source, e))
-
-
 def load_detector(source: str):
     """TorchScript first (the .pt), else a pickle (EDM's .pkl) holding the detector module."""
-    data = read_bytes(source)
+    data = read_bytes(source, "the inception-2015-12-05 detector")
     try:
         return torch.jit.load(io.BytesIO(data), map_location="cpu")
     except RuntimeError:
@@ -141,14 +123,6 @@ def load_detector(source: str):
     if not callable(detector):
         fail("{}: the pickle holds a {}, not a detector module".format(source, type(detector).__name__))
     return detector
-
-
-def sha256_of(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def main() -> None:

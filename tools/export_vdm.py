@@ -23,7 +23,6 @@ Example:
       --channels 3 --resolution 32 --gamma-min -13.3 --gamma-max 5.0 --out models/vdm-cifar10.pt
 """
 import argparse
-import hashlib
 import importlib
 import json
 import math
@@ -32,6 +31,8 @@ import sys
 
 import torch
 from torch import nn
+
+from export_common import fail, sha256_of
 
 VDM_DATA_SCALE = 127.5 / 128.0  # VDM pixels (k - 127.5)/128 versus EDM's k/127.5 - 1 (SPEC §2)
 
@@ -62,11 +63,6 @@ class ExportedVdmExpert(nn.Module):
 
     def forward(self, z: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
         return self.network(z.to(torch.float32), gamma.to(torch.float32)).to(torch.float32)
-
-
-def fail(message: str) -> None:
-    print("export_vdm.py: error: " + message, file=sys.stderr)
-    sys.exit(1)
 
 
 def import_class(spec: str):
@@ -145,14 +141,6 @@ def probe_inputs(channels: int, resolution: int, gammas, seed: int):
     g = torch.Generator().manual_seed(seed)
     z = torch.randn(len(gammas), channels, resolution, resolution, generator=g)
     return z, torch.tensor(gammas, dtype=torch.float32)
-
-
-def sha256_of(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def main() -> None:
