@@ -153,7 +153,6 @@ Command info_command() {
       "size), "
       "the sweep as a table (one row per switch point) when the file has /sweep, else every dataset with its shape, "
       "dtype and, for scalars such as /fid, its value.";
-  c.spec.sections = {"run"};  // main() reads run.threads
   c.spec.positional = Flag{"file", "HDF5 file written by switchdiff (sweep, sample, nll, stats, fid, prepare)", true};
   c.run = [](const ParsedCommandLine& args, const dist::Communicator&) {
     const std::string path = args.flags.at("file");

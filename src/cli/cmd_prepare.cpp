@@ -53,7 +53,7 @@ Command prepare_command() {
       "binary batches, downsampled-ImageNet .npz (with --imagenet-version). Several inputs of one format (e.g. the "
       "five CIFAR-10 training batches) are concatenated in the order given. The file records the sources and their "
       "SHA-256, and the SHA-256 of the image bytes. An existing output is never overwritten.";
-  c.spec.sections = {"output", "run"};  // run: main() reads run.threads
+  c.spec.sections = {"output"};
   c.spec.flags = {{"input", "source file, or several comma-separated: FILE1,FILE2,...", true},
                   {"labels", "IDX labels file for IDX images (e.g. t10k-labels-idx1-ubyte.gz)"},
                   {"imagenet-version", "old | new | unknown: which downsampled-ImageNet release an .npz input is"}};

@@ -3,7 +3,6 @@
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
-
 #include <malloc.h>
 
 #include <cstdio>
@@ -28,14 +27,16 @@ void print_usage() {
     const std::string first_sentence = c.spec.summary.substr(0, c.spec.summary.find(". ") + 1);
     std::printf("  %-9s %s\n", c.spec.name.c_str(), first_sentence.c_str());
   }
-  std::printf("\n`switchdiff <command> --help` lists every key with its default.\n"
-              "tools/run_demo.sh runs a switch-point sweep of the bundled Fashion-MNIST demo experts.\n");
+  std::printf(
+      "\n`switchdiff <command> --help` lists every key with its default.\n"
+      "tools/run_demo.sh runs a switch-point sweep of the bundled Fashion-MNIST demo experts.\n");
 }
 
 // LibTorch threads per rank: run.threads, or the cores divided among the ranks on this node.
 void set_threads(const ParsedCommandLine& args) {
   int64_t threads = 0;
-  if (args.config.has("run.threads")) threads = args.config.integer("run.threads");
+  if (args.config.declares("run.threads") && args.config.has("run.threads"))
+    threads = args.config.integer("run.threads");
   if (threads <= 0) {
     int local_ranks = 1;
     for (const char* var : {"OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE", "MPI_LOCALNRANKS"}) {
@@ -55,8 +56,7 @@ int report(const std::string& message, int exit_code) {
 }
 
 int run(int argc, char** argv) {
-  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
-      std::string(argv[1]) == "help") {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" || std::string(argv[1]) == "help") {
     print_usage();
     return argc < 2 ? 1 : 0;
   }
@@ -84,12 +84,14 @@ int run(int argc, char** argv) {
     }
     set_threads(args);
     pipeline::install_stop_handlers();
-    const std::string backend = args.config.has("run.backend") ? args.config.text("run.backend") : "serial";
+    const std::string backend = args.config.declares("run.backend") && args.config.has("run.backend")
+                                    ? args.config.text("run.backend")
+                                    : "serial";
     auto comm = dist::make_communicator(session ? backend : "serial");
     core::set_log_rank(comm->rank(), comm->size());
     if (!args.config.to_ini().empty()) {
-      core::info("switchdiff {} on {} rank(s), {} backend, {} thread(s) per rank\n# resolved configuration\n{}",
-                 name, comm->size(), comm->backend(), at::get_num_threads(), args.config.to_ini());
+      core::info("switchdiff {} on {} rank(s), {} backend, {} thread(s) per rank\n# resolved configuration\n{}", name,
+                 comm->size(), comm->backend(), at::get_num_threads(), args.config.to_ini());
     }
     exit_code = command->run(args, *comm);
   } catch (const Interrupted& e) {

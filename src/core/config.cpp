@@ -37,6 +37,10 @@ void Config::set(const std::string& name, const std::string& value, const std::s
   sources_[name] = source;
 }
 
+bool Config::declares(const std::string& name) const {
+  return std::any_of(keys_.begin(), keys_.end(), [&](const ConfigKey& k) { return k.name == name; });
+}
+
 bool Config::has(const std::string& name) const {
   key(name);
   auto it = values_.find(name);
