@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -33,6 +34,24 @@ std::string help_text(const CommandSpec& spec, const core::Config& config) {
     }
     out += fmt::format("  --{:<32} {}{}\n", k.name, k.help,
                        k.default_value.empty() ? "" : fmt::format(" (default: {})", k.default_value));
+  }
+  return out;
+}
+
+// INI comments as users write them (SPEC §7 uses both): a line starting with ';' or '#', and an inline
+// comment, a ';' or '#' that follows whitespace ("steps = 18 ; Karras et al."). Boost's parser knows only
+// '#' and would take "18 ; Karras" as the value. A ';' inside a value ("a;b") is kept.
+std::string strip_ini_comments(std::istream& in) {
+  std::string out, line;
+  while (std::getline(in, line)) {
+    for (size_t i = 0; i < line.size(); ++i) {
+      const bool marker = line[i] == ';' || line[i] == '#';
+      if (marker && (i == 0 || std::isspace(static_cast<unsigned char>(line[i - 1])))) {
+        line.erase(i);
+        break;
+      }
+    }
+    out += line + "\n";
   }
   return out;
 }
@@ -75,11 +94,12 @@ ParsedCommandLine parse_command_line(const CommandSpec& spec, int argc, char** a
     if (!file) {
       throw make_error<ConfigError>("--config {}: cannot read the file; check the path", parsed.config_file);
     }
+    std::istringstream ini(strip_ini_comments(file));
     po::variables_map from_file;
     try {
       // One INI file serves every command (configs/demo.ini): keys of sections this command does not
       // read are skipped; an unknown key inside a section it reads, or an unknown section, is an error.
-      const auto options = po::parse_config_file(file, keys, /*allow_unregistered=*/true);
+      const auto options = po::parse_config_file(ini, keys, /*allow_unregistered=*/true);
       for (const auto& option : options.options) {
         if (!option.unregistered) continue;
         const std::string section = option.string_key.substr(0, option.string_key.find('.'));
