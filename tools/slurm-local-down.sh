@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Stops what tools/slurm-local-up.sh started: cancels every job and waits until the queue is empty (so no
+# slurmstepd or job process outlives slurmd), then stops slurmd, slurmctld and munged. Each daemon is
+# stopped only through the PID in its own pid file, after checking /proc/PID/comm; never by name.
+# Left behind on purpose: /etc/slurm/slurm.conf, /var/spool/slurm{ctld,d} (saved state; start with
+# SLURM_LOCAL_CLEAN=1 to wipe it) and /var/log/slurm/*.log.
+set -uo pipefail
+[ "$(id -u)" = 0 ] || { echo "slurm-local-down: must run as root" >&2; exit 1; }
+alive() { [ -s "$1" ] && [ "$(cat /proc/"$(cat "$1")"/comm 2>/dev/null)" = "$2" ]; }
+stop_pidfile() {
+  local p
+  alive "$1" "$2" || { rm -f "$1"; return 0; }
+  p=$(cat "$1")
+  kill -TERM "$p"
+  for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$p" 2>/dev/null; then
+    echo "slurm-local-down: $2 ($p) ignored TERM, sending KILL" >&2
+    kill -KILL "$p"
+  fi
+  rm -f "$1"
+}
+
+if alive /run/slurmctld.pid slurmctld; then
+  jobs=$(squeue -h -o %A 2>/dev/null | sort -u)
+  # shellcheck disable=SC2086  # one argument per job id
+  [ -n "$jobs" ] && scancel --full $jobs
+  for _ in $(seq 150); do [ -z "$(squeue -h 2>/dev/null)" ] && break; sleep 0.2; done
+fi
+# compute side first, so slurmd can still report its steps' ends to the controller
+stop_pidfile /run/slurmd.pid slurmd
+stop_pidfile /run/slurmctld.pid slurmctld
+stop_pidfile /run/munge/munged.pid munged
+echo "slurm down"
