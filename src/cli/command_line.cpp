@@ -1,9 +1,9 @@
 #include "cli/command_line.h"
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <cctype>
 #include <fstream>
 #include <sstream>
@@ -25,6 +25,9 @@ std::string help_text(const CommandSpec& spec, const core::Config& config) {
   if (spec.positional) out += fmt::format("  {:<34} {}\n", spec.positional->name, spec.positional->help);
   for (const auto& f : spec.flags) out += fmt::format("  --{:<32} {}\n", f.name, f.help);
   out += "  --config FILE                      INI file; [section] key = value (the command line overrides it)\n";
+  if (!spec.default_config.empty()) {
+    out += fmt::format("  {:<34} without --config and --experts.quality: {}\n", "", spec.default_config);
+  }
   std::string section;
   for (const auto& k : config.keys()) {
     const std::string s = k.name.substr(0, k.name.find('.'));
@@ -78,8 +81,7 @@ ParsedCommandLine parse_command_line(const CommandSpec& spec, int argc, char** a
 
   po::variables_map from_command_line;
   try {
-    po::store(po::command_line_parser(argc - 1, argv + 1).options(all).positional(positional).run(),
-              from_command_line);
+    po::store(po::command_line_parser(argc - 1, argv + 1).options(all).positional(positional).run(), from_command_line);
   } catch (const po::error& e) {
     throw make_error<ConfigError>("switchdiff {}: {}; see `switchdiff {} --help` for every key and flag", spec.name,
                                   e.what(), spec.name);
@@ -88,8 +90,12 @@ ParsedCommandLine parse_command_line(const CommandSpec& spec, int argc, char** a
   parsed.help_text = help_text(spec, parsed.config);
   if (parsed.help) return parsed;
 
-  if (from_command_line.count("config")) {
-    parsed.config_file = from_command_line["config"].as<std::string>();
+  if (from_command_line.count("config")) parsed.config_file = from_command_line["config"].as<std::string>();
+  if (parsed.config_file.empty() && !spec.default_config.empty() && !from_command_line.count("experts.quality")) {
+    parsed.config_file = spec.default_config;
+    parsed.default_config_used = true;
+  }
+  if (!parsed.config_file.empty()) {
     std::ifstream file(parsed.config_file);
     if (!file) {
       throw make_error<ConfigError>("--config {}: cannot read the file; check the path", parsed.config_file);
@@ -103,12 +109,12 @@ ParsedCommandLine parse_command_line(const CommandSpec& spec, int argc, char** a
       for (const auto& option : options.options) {
         if (!option.unregistered) continue;
         const std::string section = option.string_key.substr(0, option.string_key.find('.'));
-        const bool read_here =
-            std::find(spec.sections.begin(), spec.sections.end(), section) != spec.sections.end();
+        const bool read_here = std::find(spec.sections.begin(), spec.sections.end(), section) != spec.sections.end();
         if (read_here || !is_known_section(section)) {
-          throw make_error<ConfigError>("{}: unknown key '{}'; `switchdiff {} --help` lists the keys this command "
-                                        "reads",
-                                        parsed.config_file, option.string_key, spec.name);
+          throw make_error<ConfigError>(
+              "{}: unknown key '{}'; `switchdiff {} --help` lists the keys this command "
+              "reads",
+              parsed.config_file, option.string_key, spec.name);
         }
       }
       po::store(options, from_file);

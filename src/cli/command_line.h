@@ -23,13 +23,17 @@ struct CommandSpec {
   std::string summary;
   std::vector<std::string> sections;  // config sections it reads (config_keys.h)
   std::vector<Flag> flags;
-  std::optional<Flag> positional;     // e.g. `info FILE`
+  std::optional<Flag> positional;  // e.g. `info FILE`
+  // INI file read when neither --config nor --experts.quality is given (`switchdiff sweep` runs the bundled
+  // demo, SPEC §7); "" for none.
+  std::string default_config;
 };
 
 struct ParsedCommandLine {
   core::Config config;
   std::map<std::string, std::string> flags;  // given flags and the positional argument by name
   std::string config_file;                   // "" when none
+  bool default_config_used = false;          // config_file is the command's default_config
   bool help = false;
   std::string help_text;
   std::string command_line;  // argv joined, for the results file

@@ -25,5 +25,6 @@ Command info_command();
 Command stats_command();
 Command fid_command();
 Command nll_command();
+Command sweep_command();
 
 }  // namespace switchdiff::cli

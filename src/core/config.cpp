@@ -41,6 +41,12 @@ bool Config::declares(const std::string& name) const {
   return std::any_of(keys_.begin(), keys_.end(), [&](const ConfigKey& k) { return k.name == name; });
 }
 
+std::string Config::source(const std::string& name) const {
+  key(name);
+  auto it = sources_.find(name);
+  return it == sources_.end() ? "default" : it->second;
+}
+
 bool Config::has(const std::string& name) const {
   key(name);
   auto it = values_.find(name);

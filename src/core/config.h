@@ -24,9 +24,10 @@ class Config {
   // Sets a declared key; `source` ("command line", "configs/x.ini") is kept for messages.
   void set(const std::string& name, const std::string& value, const std::string& source);
 
-  bool has(const std::string& name) const;  // declared and non-empty; an undeclared name is a ConfigError
-  bool declares(const std::string& name) const;  // whether this command reads the key at all
-  std::string text(const std::string& name) const;  // ConfigError when unset
+  bool has(const std::string& name) const;            // declared and non-empty; an undeclared name is a ConfigError
+  bool declares(const std::string& name) const;       // whether this command reads the key at all
+  std::string source(const std::string& name) const;  // "default", "command line" or the INI file's path
+  std::string text(const std::string& name) const;    // ConfigError when unset
   std::optional<std::string> optional_text(const std::string& name) const;
   double number(const std::string& name) const;
   std::optional<double> optional_number(const std::string& name) const;

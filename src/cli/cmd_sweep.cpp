@@ -1,0 +1,122 @@
+// `switchdiff sweep`: the main job (SPEC §7-§8). For every switch sigma of the sweep: samples, FID, bits/dim;
+// one results file. Without --config it runs the bundled Fashion-MNIST demo (configs/demo.ini).
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "cli/commands.h"
+#include "cli/demo_data.h"
+#include "cli/settings.h"
+#include "cli/sweep_table.h"
+#include "core/log.h"
+#include "io/h5_file.h"
+#include "pipeline/merged_model.h"
+#include "pipeline/sweep_job.h"
+
+namespace switchdiff::cli {
+namespace {
+
+// Keys that change the numbers of a sweep. Batch sizes, threads, the backend, the output path and which
+// points a run computes do not (results are independent of them), so a resumed run may change them.
+bool decides_results(const std::string& key) {
+  const std::string section = key.substr(0, key.find('.'));
+  if (section == "output" || section == "run") return false;
+  return key != "sweep.points" && key != "sweep.keep_samples" && key != "sweep.preview_images" &&
+         !(key.size() > 6 && key.compare(key.size() - 6, 6, ".batch") == 0);
+}
+
+std::string sweep_identity(const core::Config& config) {
+  std::string identity;
+  for (const auto& key : config.keys()) {
+    if (decides_results(key.name) && config.has(key.name)) {
+      identity += key.name + " = " + config.text(key.name) + "\n";
+    }
+  }
+  return identity;
+}
+
+// The bundled demo config names files relative to the source tree; make them absolute so the demo runs from
+// any folder. Values given on the command line are the user's and stay as they are.
+void anchor_demo_paths(core::Config& config) {
+  for (const char* key : {"experts.quality", "experts.likelihood", "nll.dataset", "fid.extractor", "fid.reference"}) {
+    if (!config.has(key) || config.source(key) == "command line") continue;
+    const std::filesystem::path path = config.text(key);
+    if (path.is_relative()) config.set(key, (std::filesystem::path(SWITCHDIFF_SOURCE_DIR) / path).string(), "demo");
+  }
+}
+
+void print_summary(const pipeline::SweepJob& job, const pipeline::SweepOutcome& outcome) {
+  const io::H5File file = io::H5File::open(job.output_path, false);
+  print_sweep_table(file);
+  int64_t done = 0;
+  for (const auto& row : outcome.rows) done += row.status == pipeline::kDone;
+  core::info("\n{:<28} {}", "results", job.output_path);
+  core::info("{:<28} {}/{} points done ({} computed by this run)", "sweep", done, outcome.rows.size(),
+             outcome.computed);
+  core::info("{:<28} {}", "time", core::format_duration(outcome.seconds));
+  if (done < static_cast<int64_t>(outcome.rows.size())) {
+    core::info(
+        "points still pending are computed by their own runs (sweep.points) or by running this command "
+        "without sweep.points");
+  }
+}
+
+}  // namespace
+
+Command sweep_command() {
+  Command c;
+  c.spec.name = "sweep";
+  c.spec.summary =
+      "Runs a switch-point sweep: for every switch sigma of sweep.sigmas (or grid index of sweep.steps), draws "
+      "samples.count samples from the merged model and measures their FID against fid.reference, and the "
+      "PF-ODE bits/dim (and ELBO) of nll.dataset. Writes one results file (--output.path, default "
+      "results/sweep.h5): /sweep (one row per point) and /points/<k>. Resumes where a stopped run left off; "
+      "sweep.points restricts a run to some points (SLURM array tasks). Without --config it runs the bundled "
+      "Fashion-MNIST demo.";
+  c.spec.sections = {"experts", "sweep", "sampler", "samples", "nll", "fid", "output", "run"};
+  c.spec.default_config = std::string(SWITCHDIFF_SOURCE_DIR) + "/configs/demo.ini";
+  c.run = [](const ParsedCommandLine& args, const dist::Communicator& comm) {
+    core::Config config = args.config;
+    if (args.default_config_used) anchor_demo_paths(config);
+    pipeline::SweepJob job;
+    job.sampler = sampler_options(config);
+    for (const SwitchPoint& p : sweep_points(config, job.sampler)) job.points.push_back({p.sigma, p.step});
+    if (config.has("sweep.points")) {
+      for (const double k : config.number_list("sweep.points")) job.only.push_back(static_cast<int64_t>(k));
+    }
+    job.sample_count = config.integer("samples.count");
+    job.seed_base = config.integer("samples.seed_base");
+    job.sample_batch = config.integer("samples.batch");
+    job.extractor_path = config.optional_text("fid.extractor");
+    job.reference_path = config.optional_text("fid.reference");
+    job.fid_batch = config.integer("fid.batch");
+    job.nll_dataset = config.optional_text("nll.dataset");
+    job.nll_count = config.has("nll.count") ? config.integer("nll.count") : -1;
+    job.nll_batch = config.integer("nll.batch");
+    job.nll_options = likelihood_options(config);
+    job.keep_samples = config.boolean("sweep.keep_samples");
+    job.preview_images = config.integer("sweep.preview_images");
+    job.output_path = config.optional_text("output.path")
+                          .value_or(args.default_config_used ? "results/demo_sweep.h5" : "results/sweep.h5");
+    job.identity = sweep_identity(config);
+    job.meta = {args.command_line, config.to_ini(), comm.size()};
+    if (args.default_config_used) {
+      core::info(
+          "no --config: running the bundled Fashion-MNIST demo ({}); FID uses the demo classifier's "
+          "features, not Inception",
+          args.config_file);
+      ensure_demo_data(comm, *job.nll_dataset, *job.reference_path, *job.extractor_path, job.fid_batch, job.meta);
+    }
+    const std::optional<experts::ExpertSpec> likelihood =
+        config.has("experts.likelihood") ? std::optional(expert_spec(config, "likelihood")) : std::nullopt;
+    const pipeline::MergedModel model(expert_spec(config, "quality"), likelihood);
+    job.model = &model;
+
+    const auto outcome = pipeline::run_sweep_job(comm, job);
+    if (comm.is_root()) print_summary(job, outcome);
+    return 0;
+  };
+  return c;
+}
+
+}  // namespace switchdiff::cli

@@ -1,0 +1,168 @@
+#include "pipeline/sweep_job.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "pipeline/fid_job.h"
+#include "pipeline/nll_job.h"
+#include "pipeline/root_check.h"
+#include "pipeline/sample_job.h"
+#include "pipeline/stats_job.h"
+#include "pipeline/stop_request.h"
+
+namespace switchdiff::pipeline {
+namespace {
+
+// Whether a file exists, as rank 0 sees it: every rank must take the same branch into the collective jobs.
+bool exists_on_root(const dist::Communicator& comm, const std::string& path) {
+  at::Tensor flag = at::zeros({1}, at::kLong);
+  if (comm.is_root()) flag.fill_(std::filesystem::exists(path) ? 1 : 0);
+  comm.broadcast(flag);
+  return flag.item<int64_t>() != 0;
+}
+
+void stop_if_requested(const dist::Communicator& comm, const SweepJob& job, int64_t k) {
+  if (comm.any(stop_requested())) {
+    throw make_error<Interrupted>(
+        "stopped by a signal during sweep point {}; finished stages are saved in {}; run "
+        "the same command again to resume",
+        k, work_folder(job.output_path));
+  }
+}
+
+void validate(const SweepJob& job) {
+  if (job.points.empty()) throw ConfigError("the sweep has no points; set sweep.sigmas or sweep.steps");
+  for (int64_t k : job.only) {
+    if (k < 0 || k >= static_cast<int64_t>(job.points.size())) {
+      throw make_error<ConfigError>("sweep.points contains {}: this sweep has points 0..{}", k, job.points.size() - 1);
+    }
+  }
+  if (job.sample_count < 0) throw make_error<ConfigError>("samples.count = {} must be >= 0", job.sample_count);
+  if (job.reference_path && !job.extractor_path) {
+    throw ConfigError("fid.reference is set but fid.extractor is not: FID needs the extractor that made the reference");
+  }
+  const PointNeeds needs = point_needs(job);
+  if (!needs.samples && !needs.nll) {
+    throw ConfigError("the sweep measures nothing: set samples.count > 0 (samples, FID) and/or nll.dataset (bits/dim)");
+  }
+}
+
+// One sweep point: each stage is skipped when its output exists (finished earlier), and resumes from its
+// own .partial file when a stopped run left one.
+void compute_point(const dist::Communicator& comm, const SweepJob& job, int64_t k) {
+  const SweepPoint& point = job.points[static_cast<size_t>(k)];
+  const PointNeeds needs = point_needs(job);
+  const PointFiles files = point_files(job.output_path, k);
+  core::info("\n== sweep point {} of {}: switch sigma {:.6g}{}", k, job.points.size(), point.switch_sigma,
+             point.switch_step >= 0 ? fmt::format(" (grid step {})", point.switch_step) : "");
+  const bool samples_used = needs.samples && !(needs.stats && exists_on_root(comm, files.stats));
+  if (samples_used && !exists_on_root(comm, files.samples)) {
+    SampleJob s;
+    s.model = job.model;
+    s.switch_sigma = point.switch_sigma;
+    s.switch_step = point.switch_step;
+    s.sampler = job.sampler;
+    s.count = job.sample_count;
+    s.seed_base = job.seed_base;
+    s.batch = job.sample_batch;
+    s.output_path = files.samples;
+    s.meta = job.meta;
+    run_sample_job(comm, s);
+    stop_if_requested(comm, job, k);
+  }
+  if (needs.stats && !exists_on_root(comm, files.stats)) {
+    StatsJob s;
+    s.dataset_path = files.samples;
+    s.extractor_path = *job.extractor_path;
+    s.options.batch = job.fid_batch;
+    s.options.progress_label = "stats";
+    s.output_path = files.stats;
+    s.meta = job.meta;
+    run_stats_job(comm, s);
+    stop_if_requested(comm, job, k);
+  }
+  if (needs.fid && !exists_on_root(comm, files.fid)) {
+    FidJob f;
+    f.samples_path = files.stats;
+    f.reference_path = *job.reference_path;
+    f.extractor_path = job.extractor_path;
+    f.batch = job.fid_batch;
+    f.output_path = files.fid;
+    f.meta = job.meta;
+    const FidJobResult result = run_fid_job(comm, f);
+    core::info("{}: {:.6g}", result.metric, result.fid);
+    stop_if_requested(comm, job, k);
+  }
+  if (needs.nll && !exists_on_root(comm, files.nll)) {
+    NllJob n;
+    n.model = job.model;
+    n.switch_sigma = point.switch_sigma;
+    n.switch_step = point.switch_step;
+    n.options = job.nll_options;
+    n.dataset_path = *job.nll_dataset;
+    n.count = job.nll_count;
+    n.batch = job.nll_batch;
+    n.output_path = files.nll;
+    n.meta = job.meta;
+    const NllSummary s = run_nll_job(comm, n);
+    core::info("NLL: {:.5f} ± {:.5f} bits/dim, {:.1f} NFE per image", s.nll_bpd, s.nll_bpd_stderr, s.nfe_mean);
+  }
+}
+
+std::vector<SweepRow> assemble(const dist::Communicator& comm, const SweepJob& job) {
+  std::vector<SweepRow> rows;
+  check_on_root(comm, [&] { rows = assemble_sweep_results(job); });
+  // Every rank needs the statuses to skip the same points.
+  at::Tensor status = at::zeros({static_cast<int64_t>(job.points.size())}, at::kLong);
+  for (size_t k = 0; k < rows.size(); ++k) status[static_cast<int64_t>(k)] = rows[k].status;
+  comm.broadcast(status);
+  if (!comm.is_root()) {
+    rows.assign(job.points.size(), SweepRow{});
+    for (size_t k = 0; k < rows.size(); ++k) rows[k].status = status[static_cast<int64_t>(k)].item<int64_t>();
+  }
+  return rows;
+}
+
+}  // namespace
+
+SweepOutcome run_sweep_job(const dist::Communicator& comm, const SweepJob& job) {
+  validate(job);
+  check_on_root(comm, [&] { open_sweep_results(job); });
+  SweepOutcome outcome;
+  outcome.rows = assemble(comm, job);  // points finished by an earlier run or another array task
+  std::vector<int64_t> selected = job.only;
+  if (selected.empty()) {
+    for (size_t k = 0; k < job.points.size(); ++k) selected.push_back(static_cast<int64_t>(k));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  int64_t finished = 0;
+  for (int64_t k : selected) {
+    if (outcome.rows[static_cast<size_t>(k)].status == kDone) {
+      ++finished;
+      continue;
+    }
+    try {
+      compute_point(comm, job, k);
+    } catch (const Interrupted&) {
+      assemble(comm, job);  // keep every finished point before exiting
+      throw;
+    }
+    outcome.rows = assemble(comm, job);
+    ++outcome.computed;
+    ++finished;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double per_point = elapsed / static_cast<double>(outcome.computed);
+    core::info("== sweep: {}/{} points of this run done, {} per point, ETA {}", finished, selected.size(),
+               core::format_duration(per_point),
+               core::format_duration(per_point * static_cast<double>(selected.size() - finished)));
+    if (finished < static_cast<int64_t>(selected.size())) stop_if_requested(comm, job, k);
+  }
+  outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return outcome;
+}
+
+}  // namespace switchdiff::pipeline
