@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Template for the paper-scale run: switch-point sweep of EDM (quality) and VDM (likelihood) on CIFAR-10,
+# 19 points (sweep.steps = all on the 18-step grid), FID-50k with Inception features and PF-ODE bits/dim
+# on the 10k test images, on GPU nodes with NCCL. Settings: jobs/cifar10_edm_vdm.ini.
+#
+# What you provide (the script checks each and prints how to make what is missing):
+#   1. a switchdiff build with CUDA LibTorch and NCCL (cmake -DSWITCHDIFF_WITH_NCCL=ON), on the compute nodes
+#   2. models/edm-cifar10-uncond-vp.pt   tools/export_edm.py <edm-cifar10-32x32-uncond-vp.pkl> --edm-repo <edm>
+#   3. models/vdm-cifar10.pt             tools/export_vdm.py with your PyTorch VDM port and checkpoint
+#   4. models/inception-2015-12-05.pt    tools/export_inception.py <inception-2015-12-05.pkl>
+#   5. refs/cifar10-32x32.npz            EDM's FID reference statistics (EDM README, "fid-refs")
+#   6. data/cifar10-test.h5              switchdiff prepare --input cifar-10-batches-bin/test_batch.bin
+#   7. your site's sbatch options: SBATCH_SITE_ARGS="--partition=gpu --account=myproj" (or SBATCH_* env)
+# Cost: measure before you submit 19 points: run one point small, e.g.
+#   CIFAR_SMALL=1 jobs/cifar10_edm_vdm.sh   (1000 samples, 100 test images, points 17 and 18 only)
+# and scale its per-point time in the logs. Points are independent array tasks; each one requeues itself
+# when preempted or near its time limit and resumes from its saved progress.
+#
+# Usage: jobs/cifar10_edm_vdm.sh [--section.key VALUE ...]   (overrides of the .ini)
+# Environment:
+#   GPUS_PER_POINT   GPUs (= MPI ranks) per array task on one node (default 4)
+#   CPUS_PER_GPU     CPU cores per rank (default 8)
+#   POINT_TIME       time limit per array task run (default 12:00:00; shorter limits just mean more requeues)
+#   SBATCH_SITE_ARGS extra sbatch options for every job (partition, account, constraint, qos)
+#   SWEEP_ARRAY_MAX  run at most this many points at once
+#   SWEEP_*, SWITCHDIFF_*: slurm/submit_sweep.sh, slurm/sweep.sbatch
+# Then: /usr/bin/python3 analysis/sweep_table.py results/cifar10_edm_vdm/sweep.h5
+#       /usr/bin/python3 analysis/plot_sweep.py results/cifar10_edm_vdm/sweep.h5 --out results/cifar10_edm_vdm/sweep
+set -euo pipefail
+cd "$(dirname "$0")/.."
+config=jobs/cifar10_edm_vdm.ini
+missing=0
+need() {  # need FILE HOW: report a missing input and how to make it
+  if [ ! -e "$1" ]; then
+    echo "missing $1: $2" >&2
+    missing=1
+  fi
+}
+need models/edm-cifar10-uncond-vp.pt "python3 tools/export_edm.py \
+https://nvlabs-fi-cdn.nvidia.com/edm/pretrained/edm-cifar10-32x32-uncond-vp.pkl --edm-repo <EDM source tree> \
+--device cuda --out models/edm-cifar10-uncond-vp.pt"
+need models/vdm-cifar10.pt "python3 tools/export_vdm.py --checkpoint <ckpt> --module <pkg.mod:Class> \
+--module-path <source> --channels 3 --resolution 32 --gamma-min -13.3 --gamma-max 5.0 --out models/vdm-cifar10.pt \
+(see tools/export_vdm.py --help)"
+need models/inception-2015-12-05.pt "python3 tools/export_inception.py <inception-2015-12-05.pkl or .pt> \
+--repo <EDM source tree> --resolution 32 --out models/inception-2015-12-05.pt"
+need refs/cifar10-32x32.npz "download EDM's reference statistics (EDM README: fid-refs/cifar10-32x32.npz)"
+need data/cifar10-test.h5 "switchdiff prepare --input cifar-10-batches-bin/test_batch.bin \
+--output.path data/cifar10-test.h5"
+[ $missing = 0 ] || { echo "cifar10_edm_vdm: nothing submitted; provide the files above" >&2; exit 1; }
+
+gpus=${GPUS_PER_POINT:-4}
+cpus=${CPUS_PER_GPU:-8}
+site=${SBATCH_SITE_ARGS:-}
+# One node per point, one rank per GPU; switchdiff maps rank -> GPU by SLURM_LOCALID (modulo visible GPUs).
+export SWEEP_ARRAY_SBATCH_ARGS=${SWEEP_ARRAY_SBATCH_ARGS:-"--nodes=1 --ntasks-per-node=$gpus --gpus-per-node=$gpus \
+--cpus-per-task=$cpus --time=${POINT_TIME:-12:00:00} $site"}
+# The last job assembles (seconds) and computes any point a task did not finish: give it the same node shape.
+export SWEEP_FINAL_SBATCH_ARGS=${SWEEP_FINAL_SBATCH_ARGS:-$SWEEP_ARRAY_SBATCH_ARGS}
+export SWITCHDIFF_BACKEND=${SWITCHDIFF_BACKEND:-nccl}  # fail loudly rather than run 19 points on CPUs
+args=(--config "$config")
+if [ "${CIFAR_SMALL:-0}" = 1 ]; then
+  args+=(--samples.count 1000 --nll.count 100 --sweep.steps "17, 18"
+    --output.path results/cifar10_edm_vdm/small.h5)
+fi
+export SWEEP_LOG_DIR=${SWEEP_LOG_DIR:-results/cifar10_edm_vdm/logs}
+slurm/submit_sweep.sh "${args[@]}" "$@"
