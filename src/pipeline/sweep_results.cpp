@@ -251,29 +251,35 @@ PointNeeds point_needs(const SweepJob& job) {
 
 void open_sweep_results(const SweepJob& job) {
   ensure_writable_output(job.output_path);
-  std::filesystem::create_directories(work_folder(job.output_path));
-  FolderLock lock(lock_path(job.output_path));
-  const std::string identity = full_identity(job);
-  const std::string identity_file = work_folder(job.output_path) + "/identity.txt";
-  if (exists(identity_file)) {
-    std::ifstream in(identity_file);
-    const std::string stored((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    check_identity(work_folder(job.output_path), stored, identity, job.output_path);
-  } else {
-    std::ofstream(identity_file) << identity;
+  const std::string work = work_folder(job.output_path);
+  const bool created = !exists(work);
+  std::filesystem::create_directories(work);
+  try {
+    FolderLock lock(lock_path(job.output_path));
+    const std::string identity = full_identity(job);
+    if (exists(job.output_path)) {
+      const io::H5File file = io::H5File::open_input(job.output_path);  // InputError for a non-HDF5 file
+      if (!file.has_attribute("/", "run_identity") || !file.is_group("/sweep")) {
+        throw make_error<ConfigError>(
+            "{} exists and is not a switchdiff sweep results file; it is never "
+            "overwritten: choose another output.path",
+            job.output_path);
+      }
+      check_identity(job.output_path, file.string_attribute("/", "run_identity"), identity, job.output_path);
+    }
+    const std::string identity_file = work + "/identity.txt";
+    if (exists(identity_file)) {
+      std::ifstream in(identity_file);
+      const std::string stored((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      check_identity(work, stored, identity, job.output_path);
+    } else {
+      std::ofstream(identity_file) << identity;
+    }
+    if (!exists(job.output_path)) create_results_file(job, identity);
+  } catch (const Error&) {
+    if (created) std::filesystem::remove_all(work);  // a refused run leaves nothing behind
+    throw;
   }
-  if (!exists(job.output_path)) {
-    create_results_file(job, identity);
-    return;
-  }
-  const io::H5File file = io::H5File::open(job.output_path, false);
-  if (!file.has_attribute("/", "run_identity") || !file.is_group("/sweep")) {
-    throw make_error<ConfigError>(
-        "{} exists and is not a switchdiff sweep results file; it is never overwritten: "
-        "choose another output.path",
-        job.output_path);
-  }
-  check_identity(job.output_path, file.string_attribute("/", "run_identity"), identity, job.output_path);
 }
 
 std::vector<SweepRow> assemble_sweep_results(const SweepJob& job) {

@@ -1,0 +1,244 @@
+// `switchdiff sweep` end to end (SPEC §7-§9): its numbers are those of the single-purpose commands, they do
+// not depend on the rank count, array tasks assemble one file concurrently, a stopped sweep resumes to the
+// same result, and a mismatched resume or bad input is refused with nothing rewritten.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "cli/cli_helpers.h"
+#include "io/h5_file.h"
+
+namespace switchdiff {
+namespace {
+
+using testing::contains;
+using testing::switchdiff;
+
+std::string fixture(const std::string& name) { return testing::tiny_fixtures_dir() + "/" + name; }
+
+// A test set (samples of another expert) and reference statistics, made once per test in `dir`; returns the
+// path of an INI for a 3-point sweep over them.
+std::string make_sweep_inputs(const std::string& dir, int64_t samples = 24) {
+  auto r =
+      switchdiff(fmt::format("sample --experts.quality {} --samples.count 40 --samples.seed_base 1000 "
+                             "--output.path {}/data.h5",
+                             fixture("tiny_edm.pt"), dir));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = switchdiff(fmt::format("stats --fid.extractor {} --dataset {}/data.h5 --output.path {}/ref.h5",
+                             fixture("tiny_features.pt"), dir, dir));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const std::string ini = dir + "/sweep.ini";
+  std::ofstream(ini) << fmt::format(
+      "[experts]\nquality = {}\nlikelihood = {}\n[sweep]\nsigmas = 0, 0.5, 80\n[sampler]\nsteps = 6\n"
+      "[samples]\ncount = {}\nbatch = 8\n[nll]\ndataset = {}/data.h5\ncount = 6\nbatch = 3\nrtol = 1e-3\n"
+      "atol = 1e-3\nelbo_samples = 8\n[fid]\nextractor = {}\nreference = {}/ref.h5\nbatch = 16\n",
+      fixture("tiny_edm_b.pt"), fixture("tiny_edm.pt"), samples, dir, fixture("tiny_features.pt"), dir);
+  return ini;
+}
+
+std::vector<double> column(const std::string& file, const std::string& name) {
+  return io::H5File::open(file, false).read<double>("/sweep/" + name);
+}
+
+// Every dataset under /sweep and /points of two results files, compared bitwise (NaN == NaN).
+void expect_same_results(const std::string& a, const std::string& b) {
+  const io::H5File fa = io::H5File::open(a, false), fb = io::H5File::open(b, false);
+  ASSERT_EQ(fa.children("/points"), fb.children("/points"));
+  std::vector<std::string> paths;
+  for (const auto& c : fa.children("/sweep")) paths.push_back("/sweep/" + c);
+  for (const auto& p : fa.children("/points")) {
+    for (const auto& c : fa.children("/points/" + p)) paths.push_back("/points/" + p + "/" + c);
+  }
+  for (const auto& path : paths) {
+    const auto x = fa.read<double>(path), y = fb.read<double>(path);
+    ASSERT_EQ(x.size(), y.size()) << path;
+    for (size_t i = 0; i < x.size(); ++i) {
+      EXPECT_TRUE(x[i] == y[i] || (std::isnan(x[i]) && std::isnan(y[i]))) << path << "[" << i << "]";
+    }
+  }
+}
+
+TEST(CliSweep, PointsEqualWhatSampleFidAndNllGiveAlone) {
+  const std::string dir = testing::scratch_dir();
+  const std::string ini = make_sweep_inputs(dir);
+  const auto r = switchdiff(fmt::format("sweep --config {} --output.path {}/s.h5", ini, dir));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "3/3 points done")) << r.output;
+  EXPECT_TRUE(contains(r.output, "FID (tiny-features features)")) << r.output;
+  const std::string out = dir + "/s.h5";
+  io::H5File file = io::H5File::open(out, false);
+  for (const char* attr : {"switchdiff_version", "git_commit", "created_utc", "command", "config", "bpd_formula"}) {
+    EXPECT_TRUE(file.has_attribute("/", attr)) << attr;
+  }
+  EXPECT_EQ(file.int_attribute("/", "world_size"), 1);
+  EXPECT_TRUE(file.has_attribute("/experts/quality", "sha256"));
+  EXPECT_EQ(column(out, "status"), (std::vector<double>{2, 2, 2}));
+  EXPECT_EQ(column(out, "switch_sigma"), (std::vector<double>{0, 0.5, 80}));
+  EXPECT_EQ(column(out, "sample_nfe_mean"), (std::vector<double>{11, 11, 11}));  // Heun, 6 steps
+  // Samples are deleted once their statistics are in the results (sweep.keep_samples = false).
+  EXPECT_FALSE(std::filesystem::exists(dir + "/s.h5.work/point_1.samples.h5"));
+
+  // Point 1 (eta = 0.5) by the single-purpose commands.
+  const std::string experts =
+      fmt::format("--experts.quality {} --experts.likelihood {}", fixture("tiny_edm_b.pt"), fixture("tiny_edm.pt"));
+  auto s =
+      switchdiff(fmt::format("sample --config {} {} --switch.sigma 0.5 --output.path {}/p1.h5", ini, experts, dir));
+  ASSERT_EQ(s.exit_code, 0) << s.output;
+  s = switchdiff(fmt::format("fid --config {} --samples {}/p1.h5", ini, dir));
+  ASSERT_EQ(s.exit_code, 0) << s.output;
+  const double fid = std::stod(s.output.substr(s.output.find("FID: ") + 5));
+  EXPECT_EQ(column(out, "fid")[1], fid);
+  s = switchdiff(fmt::format("nll --config {} {} --switch.sigma 0.5 --output.path {}/n1.h5", ini, experts, dir));
+  ASSERT_EQ(s.exit_code, 0) << s.output;
+  EXPECT_EQ(file.read<double>("/points/1/nll_bpd_per_image"),
+            io::H5File::open(dir + "/n1.h5", false).read<double>("/nll_bpd"));
+  EXPECT_EQ(column(out, "nll_bpd")[1], io::H5File::open(dir + "/n1.h5", false).double_attribute("/", "nll_bpd_mean"));
+  std::vector<uint8_t> preview = file.read<uint8_t>("/points/1/images");
+  std::vector<uint8_t> first(preview.size());
+  io::H5File::open(dir + "/p1.h5", false).read_rows("/images", 0, 16, first.data());
+  EXPECT_EQ(preview, first);
+
+  // A second run finds everything done, computes nothing and leaves the file as it was.
+  file.close();  // HDF5 locks a file open for reading against writers
+  const auto again = switchdiff(fmt::format("sweep --config {} --output.path {}/s.h5", ini, dir));
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_TRUE(contains(again.output, "(0 computed by this run)")) << again.output;
+}
+
+TEST(CliSweep, SameResultsForOneAndThreeRanks) {
+  const std::string dir = testing::scratch_dir();
+  const std::string ini = make_sweep_inputs(dir);
+  const auto one = switchdiff(fmt::format("sweep --config {} --output.path {}/one.h5", ini, dir));
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const auto three = testing::switchdiff_mpi(3, fmt::format("sweep --config {} --output.path {}/three.h5", ini, dir));
+  ASSERT_EQ(three.exit_code, 0) << three.output;
+  expect_same_results(dir + "/one.h5", dir + "/three.h5");
+  EXPECT_EQ(io::H5File::open(dir + "/three.h5", false).int_attribute("/", "world_size"), 3);
+}
+
+TEST(CliSweep, ConcurrentArrayTasksAssembleOneFile) {
+  const std::string dir = testing::scratch_dir();
+  const std::string ini = make_sweep_inputs(dir);
+  const auto whole = switchdiff(fmt::format("sweep --config {} --output.path {}/whole.h5", ini, dir));
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  // Three "array tasks" at once, one point each, as slurm/sweep_array.sbatch runs them.
+  std::vector<testing::CommandResult> tasks(3);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 3; ++k) {
+    threads.emplace_back([&, k] {
+      tasks[k] = switchdiff(fmt::format("sweep --config {} --sweep.points {} --output.path {}/array.h5", ini, k, dir));
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& t : tasks) ASSERT_EQ(t.exit_code, 0) << t.output;
+  expect_same_results(dir + "/whole.h5", dir + "/array.h5");
+  const auto final_run = switchdiff(fmt::format("sweep --config {} --output.path {}/array.h5", ini, dir));
+  EXPECT_TRUE(contains(final_run.output, "3/3 points done (0 computed by this run)")) << final_run.output;
+}
+
+TEST(CliSweep, ResumesAfterSigtermWithIdenticalResults) {
+  const std::string dir = testing::scratch_dir();
+  const std::string ini = make_sweep_inputs(dir, 600);
+  const auto whole = switchdiff(fmt::format("sweep --config {} --output.path {}/whole.h5", ini, dir));
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  // Stop the second run while it samples point 0 or 1, then resume it.
+  const std::string command = fmt::format("{} sweep --config {} --output.path {}/stopped.h5 > {}/stopped.log 2>&1",
+                                          testing::switchdiff_exe(), ini, dir, dir);
+  const auto stopped = testing::run_command(fmt::format(
+      "({}) & pid=$!; for i in $(seq 200); do [ -e {}/stopped.h5.work/point_0.samples.h5.partial ] && break; "
+      "sleep 0.05; done; sleep 0.5; kill -TERM $pid; wait $pid; echo exit=$?",
+      command, dir));
+  EXPECT_TRUE(contains(stopped.output, "exit=3")) << stopped.output;
+  std::ifstream log(dir + "/stopped.log");
+  const std::string text((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_TRUE(contains(text, "run the same command again to resume")) << text;
+  const auto resumed = switchdiff(fmt::format("sweep --config {} --output.path {}/stopped.h5", ini, dir));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  expect_same_results(dir + "/whole.h5", dir + "/stopped.h5");
+}
+
+TEST(CliSweep, RefusesAMismatchedResumeAndLeavesFinishedResults) {
+  const std::string dir = testing::scratch_dir();
+  const std::string ini = make_sweep_inputs(dir);
+  ASSERT_EQ(switchdiff(fmt::format("sweep --config {} --output.path {}/s.h5", ini, dir)).exit_code, 0);
+  const auto before = std::filesystem::last_write_time(dir + "/s.h5");
+  const auto r = switchdiff(fmt::format("sweep --config {} --output.path {}/s.h5 --samples.count 25", ini, dir));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "stored:  samples.count = 24")) << r.output;
+  EXPECT_TRUE(contains(r.output, "current: samples.count = 25")) << r.output;
+  EXPECT_EQ(std::filesystem::last_write_time(dir + "/s.h5"), before);
+  // Batch sizes and the rank count do not change the numbers: a resume may change them.
+  const auto rebatched = switchdiff(fmt::format("sweep --config {} --output.path {}/s.h5 --samples.batch 5", ini, dir));
+  EXPECT_EQ(rebatched.exit_code, 0) << rebatched.output;
+}
+
+struct BadSweep {
+  const char* name;
+  const char* args;
+  const char* message;
+};
+class CliSweepBadInput : public ::testing::TestWithParam<BadSweep> {};
+
+TEST_P(CliSweepBadInput, ExitsOneWithClearMessage) {
+  const std::string dir = testing::scratch_dir();
+  const std::string ini = make_sweep_inputs(dir);
+  std::ofstream(dir + "/other.h5") << "not a sweep";
+  ASSERT_EQ(switchdiff(fmt::format("sample --experts.quality {} --samples.count 2 --output.path {}/samples.h5",
+                                   fixture("tiny_edm.pt"), dir))
+                .exit_code,
+            0);
+  std::string args = fmt::format(fmt::runtime(GetParam().args), fmt::arg("ini", ini), fmt::arg("dir", dir));
+  const auto r = switchdiff("sweep " + args);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, GetParam().message)) << r.output;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, CliSweepBadInput,
+    ::testing::Values(
+        BadSweep{"point_out_of_range", "--config {ini} --sweep.points 3 --output.path {dir}/s.h5", "points 0..2"},
+        BadSweep{"negative_sigma", "--config {ini} --sweep.sigmas 0,-1 --output.path {dir}/s.h5", "finite and >= 0"},
+        BadSweep{"sigmas_and_steps", "--config {ini} --sweep.steps all --output.path {dir}/s.h5", "both set"},
+        BadSweep{"nothing_measured", "--config {ini} --samples.count 0 --nll.count 0 --output.path {dir}/s.h5",
+                 "measures nothing"},
+        BadSweep{"reference_without_extractor", "--config {ini} --fid.extractor '' --output.path {dir}/s.h5",
+                 "fid.extractor"},
+        BadSweep{"existing_foreign_hdf5", "--config {ini} --output.path {dir}/samples.h5",
+                 "not a switchdiff sweep results file"},
+        BadSweep{"existing_non_hdf5", "--config {ini} --output.path {dir}/other.h5", "other.h5"},
+        BadSweep{"unwritable_output", "--config {ini} --output.path {dir}/other.h5/s.h5", "output.path"}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(CliSweep, WithoutConfigRunsTheBundledDemo) {
+  const std::string dir = testing::scratch_dir();
+  // Tiny stand-ins for the demo's data (28x28 like Fashion-MNIST), given on the command line so that the test
+  // does not convert the real data set; the experts and the classifier come from configs/demo.ini.
+  const std::string root = testing::source_dir();
+  auto r =
+      switchdiff(fmt::format("sample --experts.quality {}/models/quality.pt --samples.count 8 --sampler.steps 3 "
+                             "--output.path {}/test.h5",
+                             root, dir));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r =
+      switchdiff(fmt::format("stats --fid.extractor {}/models/classifier_features.pt --dataset {}/test.h5 "
+                             "--output.path {}/ref.h5",
+                             root, dir, dir));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = testing::run_command(
+      fmt::format("cd {0} && {1} sweep --nll.dataset {0}/test.h5 --fid.reference {0}/ref.h5 --sweep.sigmas 0,80 "
+                  "--samples.count 4 --sampler.steps 3 --nll.count 1 --nll.rtol 1e-2 --nll.atol 1e-2 --nll.elbo false",
+                  dir, testing::switchdiff_exe()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "bundled Fashion-MNIST demo")) << r.output;
+  EXPECT_TRUE(contains(r.output, "FID (fashion-mnist-classifier features)")) << r.output;
+  const std::string out = dir + "/results/demo_sweep.h5";
+  EXPECT_EQ(column(out, "status"), (std::vector<double>{2, 2}));
+  EXPECT_EQ(io::H5File::open(out, false).string_attribute("/experts/quality", "path"), root + "/models/quality.pt");
+  EXPECT_TRUE(contains(switchdiff("sweep --help").output, "configs/demo.ini"));
+}
+
+}  // namespace
+}  // namespace switchdiff
