@@ -68,7 +68,7 @@ REALCPUS=$(sed -n 's/.* CPUs=\([0-9]*\).*/\1/p' <<<"$HW")
 MEM=$(sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p' <<<"$HW")
 CPUS=${SLURM_LOCAL_CPUS:-$REALCPUS}
 if [ "$CPUS" = "$REALCPUS" ]; then
-  NODEHW=$(sed 's/^NodeName=[^ ]* //' <<<"$HW")
+  NODEHW=${HW#NodeName=* }  # drop the NodeName=x field
   OVERRIDE=""
 else
   NODEHW="CPUs=$CPUS Boards=1 SocketsPerBoard=1 CoresPerSocket=$CPUS ThreadsPerCore=1 RealMemory=$MEM"
