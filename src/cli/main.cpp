@@ -32,14 +32,21 @@ void print_usage() {
       "tools/run_demo.sh runs a switch-point sweep of the bundled Fashion-MNIST demo experts.\n");
 }
 
-// LibTorch threads per rank: run.threads, or the cores divided among the ranks on this node.
+// LibTorch threads per rank: run.threads, else SLURM's cpus-per-task, else the cores divided among the ranks on
+// this node (Debian's LibTorch would use 1 thread if not told).
 void set_threads(const ParsedCommandLine& args) {
   int64_t threads = 0;
   if (args.config.declares("run.threads") && args.config.has("run.threads"))
     threads = args.config.integer("run.threads");
+  if (threads <= 0 && std::getenv("SLURM_CPUS_PER_TASK")) {  // the allocation says it (srun -c N)
+    threads = std::max(1, std::atoi(std::getenv("SLURM_CPUS_PER_TASK")));
+  }
   if (threads <= 0) {
+    // Ranks on this node: mpirun sets OMPI_*; srun sets SLURM_STEP_TASKS_PER_NODE ("2" or "2(x3)", read as 2)
+    // always, SLURM_NTASKS_PER_NODE only with --ntasks-per-node.
     int local_ranks = 1;
-    for (const char* var : {"OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE", "MPI_LOCALNRANKS"}) {
+    for (const char* var :
+         {"OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_STEP_TASKS_PER_NODE", "SLURM_NTASKS_PER_NODE", "MPI_LOCALNRANKS"}) {
       if (const char* v = std::getenv(var)) {
         local_ranks = std::max(1, std::atoi(v));
         break;

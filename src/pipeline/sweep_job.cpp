@@ -49,6 +49,13 @@ void validate(const SweepJob& job) {
   if (!needs.samples && !needs.nll) {
     throw ConfigError("the sweep measures nothing: set samples.count > 0 (samples, FID) and/or nll.dataset (bits/dim)");
   }
+  // Every point's experts must cover the noise levels it uses, checked now rather than hours into the run.
+  for (const SweepPoint& p : job.points) {
+    if (needs.samples) {
+      job.model->at_switch(p.switch_sigma, job.sampler.schedule.sigma_min, job.sampler.schedule.sigma_max);
+    }
+    if (needs.nll) job.model->at_switch(p.switch_sigma, job.nll_options.ode.sigma_min, job.nll_options.ode.sigma_max);
+  }
 }
 
 // One sweep point: each stage is skipped when its output exists (finished earlier), and resumes from its

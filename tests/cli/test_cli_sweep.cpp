@@ -191,9 +191,13 @@ TEST_P(CliSweepBadInput, ExitsOneWithClearMessage) {
                 .exit_code,
             0);
   std::string args = fmt::format(fmt::runtime(GetParam().args), fmt::arg("ini", ini), fmt::arg("dir", dir));
+  if (args.find("@NARROW@") != std::string::npos) args.replace(args.find("@NARROW@"), 8, fixture("tiny_edm_narrow.pt"));
   const auto r = switchdiff("sweep " + args);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, GetParam().message)) << r.output;
+  // Refused before any work: no results file and no work folder.
+  EXPECT_FALSE(std::filesystem::exists(dir + "/s.h5"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/s.h5.work"));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -206,6 +210,10 @@ INSTANTIATE_TEST_SUITE_P(
                  "measures nothing"},
         BadSweep{"reference_without_extractor", "--config {ini} --fid.extractor '' --output.path {dir}/s.h5",
                  "fid.extractor"},
+        // The narrow expert is trained on sigma >= 0.5 only: point eta = 80 would use it down to 0.002.
+        BadSweep{"point_outside_trained_range",
+                 "--config {ini} --experts.likelihood @NARROW@ --sweep.sigmas 0.5,80 --output.path {dir}/s.h5",
+                 "trained range"},
         BadSweep{"existing_foreign_hdf5", "--config {ini} --output.path {dir}/samples.h5",
                  "not a switchdiff sweep results file"},
         BadSweep{"existing_non_hdf5", "--config {ini} --output.path {dir}/other.h5", "other.h5"},
