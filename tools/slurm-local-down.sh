@@ -6,19 +6,7 @@
 # SLURM_LOCAL_CLEAN=1 to wipe it) and /var/log/slurm/*.log.
 set -uo pipefail
 [ "$(id -u)" = 0 ] || { echo "slurm-local-down: must run as root" >&2; exit 1; }
-alive() { [ -s "$1" ] && [ "$(cat /proc/"$(cat "$1")"/comm 2>/dev/null)" = "$2" ]; }
-stop_pidfile() {
-  local p
-  alive "$1" "$2" || { rm -f "$1"; return 0; }
-  p=$(cat "$1")
-  kill -TERM "$p"
-  for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$p" 2>/dev/null; then
-    echo "slurm-local-down: $2 ($p) ignored TERM, sending KILL" >&2
-    kill -KILL "$p"
-  fi
-  rm -f "$1"
-}
+source "$(dirname "$0")/slurm-local-daemons.sh"  # alive, stop_pidfile
 
 if alive /run/slurmctld.pid slurmctld; then
   jobs=$(squeue -h -o %A 2>/dev/null | sort -u)

@@ -34,18 +34,7 @@ if ! compgen -G "/usr/lib/*/pmix2/lib/libpmix.so" >/dev/null; then
   echo "slurm-local-up: warning: libpmix.so not found; srun --mpi=pmix will fail (apt-get install libpmix-dev)" >&2
 fi
 
-# alive PIDFILE COMM: the PID in PIDFILE runs and really is COMM (a stale file may name another process).
-alive() { [ -s "$1" ] && [ "$(cat /proc/"$(cat "$1")"/comm 2>/dev/null)" = "$2" ]; }
-# stop_pidfile PIDFILE COMM: TERM (then KILL) that one PID; never by name.
-stop_pidfile() {
-  local p
-  alive "$1" "$2" || { rm -f "$1"; return 0; }
-  p=$(cat "$1")
-  kill -TERM "$p"
-  for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$p" 2>/dev/null && kill -KILL "$p"
-  rm -f "$1"
-}
+source "$(dirname "$0")/slurm-local-daemons.sh"  # alive, stop_pidfile
 
 # ---- munge: runs as user munge, because the key file must be owned by the daemon's user ----
 install -d -o munge -g munge -m 0755 /run/munge

@@ -23,6 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOOLS = os.path.join(HERE, "..", "..", "tools")
 sys.path.insert(0, TOOLS)
 import check_demo_experts as check  # noqa: E402
+import demo_training_io as training_io  # noqa: E402
 import train_demo_experts as train  # noqa: E402
 
 
@@ -167,11 +168,11 @@ class TrainDemoTest(unittest.TestCase):
         bad = self.dir("bad.gz")
         write_idx_gz(bad, np.zeros((3, 28, 28)), magic_type=0x09)
         with self.assertRaisesRegex(ValueError, "bad.gz: not an unsigned-byte IDX file"):
-            train.read_idx_gz(bad)
+            training_io.read_idx_gz(bad)
         with gzip.open(bad, "wb") as f:
             f.write(bytes([0, 0, 8, 3]) + b"".join(d.to_bytes(4, "big") for d in (3, 28, 28)) + b"\0" * 100)
         with self.assertRaisesRegex(ValueError, r"bad.gz: 100 data bytes but header dims \[3, 28, 28\]"):
-            train.read_idx_gz(bad)
+            training_io.read_idx_gz(bad)
 
     S = 0.05  # data ~ N(0, S² I): D(x; σ) = x S²/(S² + σ²), p_σ = N(0, (S² + σ²) I)
 
