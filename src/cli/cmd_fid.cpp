@@ -25,6 +25,7 @@ Command fid_command() {
     job.reference_path = config.text("fid.reference");
     job.extractor_path = config.optional_text("fid.extractor");
     job.batch = config.integer("fid.batch");
+    job.device = config.text("run.device");
     job.output_path = config.optional_text("output.path");
     job.meta = {args.command_line, config.to_ini(), comm.size()};
 

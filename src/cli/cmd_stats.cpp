@@ -33,6 +33,7 @@ Command stats_command() {
       }
     }
     job.options.batch = config.integer("fid.batch");
+    job.device = config.text("run.device");
     job.options.progress_label = "stats";
     job.output_path = config.text("output.path");
     job.meta = {args.command_line, config.to_ini(), comm.size()};

@@ -10,6 +10,7 @@
 #include "cli/sweep_table.h"
 #include "core/log.h"
 #include "io/h5_file.h"
+#include "pipeline/compute_device.h"
 #include "pipeline/merged_model.h"
 #include "pipeline/sweep_job.h"
 
@@ -90,6 +91,7 @@ Command sweep_command() {
     job.extractor_path = config.optional_text("fid.extractor");
     job.reference_path = config.optional_text("fid.reference");
     job.fid_batch = config.integer("fid.batch");
+    job.device = config.text("run.device");
     job.nll_dataset = config.optional_text("nll.dataset");
     job.nll_count = config.has("nll.count") ? config.integer("nll.count") : -1;
     job.nll_batch = config.integer("nll.batch");
@@ -109,7 +111,8 @@ Command sweep_command() {
     }
     const std::optional<experts::ExpertSpec> likelihood =
         config.has("experts.likelihood") ? std::optional(expert_spec(config, "likelihood")) : std::nullopt;
-    const pipeline::MergedModel model(expert_spec(config, "quality"), likelihood);
+    const pipeline::MergedModel model(expert_spec(config, "quality"), likelihood,
+                                      pipeline::compute_device(comm, config.text("run.device")));
     job.model = &model;
 
     const auto outcome = pipeline::run_sweep_job(comm, job);

@@ -80,8 +80,9 @@ void declare_sections(core::Config& c, const std::vector<std::string>& sections)
       c.declare({"sweep.sigmas", "", "explicit list of switch sigmas, e.g. 0, 0.06, 0.3, 1.0, 80"});
       c.declare({"sweep.steps", "", "'all' (every grid index and both pure experts) or a list of grid indices"});
       c.declare({"sweep.points", "", "compute only these sweep points (0-based indices, e.g. a SLURM array task's)"});
-      c.declare({"sweep.keep_samples", "false", "keep each point's samples file (else deleted once its statistics "
-                                                "are in the results)"});
+      c.declare({"sweep.keep_samples", "false",
+                 "keep each point's samples file (else deleted once its statistics "
+                 "are in the results)"});
       c.declare({"sweep.preview_images", "16", "samples per point stored in /points/<k>/images"});
     } else if (s == "sampler") {
       sampler_keys(c);
@@ -100,6 +101,9 @@ void declare_sections(core::Config& c, const std::vector<std::string>& sections)
     } else if (s == "run") {
       c.declare({"run.threads", "0", "CPU threads per rank for LibTorch (0 = cores / ranks on this node)"});
       c.declare({"run.backend", "auto", "communicator: auto | serial | mpi | nccl"});
+      c.declare({"run.device", "auto",
+                 "where networks run: auto (the rank's GPU when LibTorch has CUDA and one is "
+                 "visible) | cpu | cuda"});
     }
   }
 }

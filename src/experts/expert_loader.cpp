@@ -4,12 +4,12 @@
 
 namespace switchdiff::experts {
 
-std::shared_ptr<const Denoiser> load_expert(const ExpertSpec& spec) {
+std::shared_ptr<const Denoiser> load_expert(const ExpertSpec& spec, c10::Device device) {
   constexpr const char* kGmmPrefix = "gmm:";
   if (spec.path.rfind(kGmmPrefix, 0) == 0) {
     return GaussianMixtureExpert::from_file(spec.path.substr(4));
   }
-  return std::make_shared<TorchScriptExpert>(spec);
+  return std::make_shared<TorchScriptExpert>(spec, device);
 }
 
 ExpertInfo describe_expert(const Denoiser& expert, const std::string& path) {

@@ -8,7 +8,8 @@
 
 namespace switchdiff::experts {
 
-std::shared_ptr<const Denoiser> load_expert(const ExpertSpec& spec);
+// TorchScript experts run on `device`; analytic experts always on the CPU (they are cheap).
+std::shared_ptr<const Denoiser> load_expert(const ExpertSpec& spec, c10::Device device = c10::Device(c10::kCPU));
 
 // Resolved metadata of an expert for the results file (SPEC §8): parameterization, range.
 ExpertInfo describe_expert(const Denoiser& expert, const std::string& path);

@@ -1,8 +1,7 @@
 #include "experts/torchscript_expert.h"
 
-#include <torch/script.h>
-
 #include <c10/core/InferenceMode.h>
+#include <torch/script.h>
 
 #include <cmath>
 #include <filesystem>
@@ -64,18 +63,19 @@ Parameterization parse_parameterization(const std::string& text, const std::stri
 
 }  // namespace
 
-TorchScriptExpert::TorchScriptExpert(const ExpertSpec& spec) : module_(std::make_unique<Module>()) {
+TorchScriptExpert::TorchScriptExpert(const ExpertSpec& spec, c10::Device device)
+    : module_(std::make_unique<Module>()), device_(device) {
   const std::string& path = spec.path;
   if (!std::filesystem::is_regular_file(path)) {
-    throw make_error<InputError>("{}: expert file not found; check the path in [experts] or export the model with tools/",
-                                 path);
+    throw make_error<InputError>(
+        "{}: expert file not found; check the path in [experts] or export the model with tools/", path);
   }
   try {
-    module_->module = torch::jit::load(path, c10::Device(c10::kCPU));
+    module_->module = torch::jit::load(path, device_);
   } catch (const c10::Error& e) {
     throw make_error<InputError>(
-        "{}: not a readable TorchScript file ({}); export it with tools/export_edm.py or tools/export_vdm.py", path,
-        first_line(e.what()));
+        "{}: cannot load it as TorchScript on {} ({}); export it with tools/export_edm.py or tools/export_vdm.py", path,
+        device_.str(), first_line(e.what()));
   }
   module_->module.eval();
   // Experts are only evaluated, never trained: without this, autograd through the module (the likelihood's
@@ -89,14 +89,18 @@ TorchScriptExpert::TorchScriptExpert(const ExpertSpec& spec) : module_(std::make
   }
   info_.path = path;
   info_.parameterization = parse_parameterization(require(parameterization, path, "parameterization"), path);
-  info_.range.min = require(spec.sigma_min ? spec.sigma_min : double_attribute(m, "sigma_min", path), path, "sigma_min");
-  info_.range.max = require(spec.sigma_max ? spec.sigma_max : double_attribute(m, "sigma_max", path), path, "sigma_max");
-  const int64_t channels = require(spec.channels ? spec.channels : int_attribute(m, "channels", path), path, "channels");
+  info_.range.min =
+      require(spec.sigma_min ? spec.sigma_min : double_attribute(m, "sigma_min", path), path, "sigma_min");
+  info_.range.max =
+      require(spec.sigma_max ? spec.sigma_max : double_attribute(m, "sigma_max", path), path, "sigma_max");
+  const int64_t channels =
+      require(spec.channels ? spec.channels : int_attribute(m, "channels", path), path, "channels");
   const int64_t resolution =
       require(spec.resolution ? spec.resolution : int_attribute(m, "resolution", path), path, "resolution");
   info_.shape = {channels, resolution, resolution};
   const double default_scale = info_.parameterization == Parameterization::kVdm ? 127.5 / 128.0 : 1.0;
-  info_.data_scale = spec.data_scale ? *spec.data_scale : double_attribute(m, "data_scale", path).value_or(default_scale);
+  info_.data_scale =
+      spec.data_scale ? *spec.data_scale : double_attribute(m, "data_scale", path).value_or(default_scale);
 
   if (!(info_.range.min > 0) || !(info_.range.max > info_.range.min)) {
     throw make_error<InputError>("{}: sigma range [{}, {}] is invalid; need 0 < sigma_min < sigma_max", path,
@@ -128,16 +132,18 @@ TorchScriptExpert::TorchScriptExpert(const ExpertSpec& spec) : module_(std::make
 TorchScriptExpert::~TorchScriptExpert() = default;
 
 at::Tensor TorchScriptExpert::call_network(const at::Tensor& input, const at::Tensor& condition) const {
-  std::vector<c10::IValue> inputs{input.to(at::kFloat), condition.to(at::kFloat)};
+  // The network sees float32 on its own device; the result goes back to the caller's device.
+  std::vector<c10::IValue> inputs{input.to(device_, at::kFloat), condition.to(device_, at::kFloat)};
   c10::IValue out = module_->module.forward(inputs);
   if (!out.isTensor()) {
     throw make_error<InputError>("{}: forward returned a {}, not a tensor", info_.path, out.tagKind());
   }
-  at::Tensor result = out.toTensor();
+  at::Tensor result = out.toTensor().to(input.device());
   if (result.sizes() != input.sizes()) {
     throw make_error<InputError>(
         "{}: forward returned shape {} for input shape {}; an expert must return its input's shape [B,C,H,W]",
-        info_.path, fmt::format("{}", fmt::join(result.sizes(), "x")), fmt::format("{}", fmt::join(input.sizes(), "x")));
+        info_.path, fmt::format("{}", fmt::join(result.sizes(), "x")),
+        fmt::format("{}", fmt::join(input.sizes(), "x")));
   }
   return result;
 }

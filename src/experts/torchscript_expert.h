@@ -5,11 +5,12 @@
 //        gamma = -log SNR = 2 ln(c sigma); D(x; sigma) = x - sigma * eps_hat (Kingma et al. 2021).
 // The network always sees float32 (as EDM's edm_sampler casts); the result is cast back to x's dtype.
 // Metadata comes from module attributes, overridden by the config (ExpertSpec).
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <ATen/core/Tensor.h>
 
 #include "experts/denoiser.h"
 
@@ -41,8 +42,9 @@ struct ExpertInfo {
 class TorchScriptExpert final : public Denoiser {
  public:
   // Loads and validates: the file exists and is TorchScript, metadata is complete, and one probe call
-  // forward(zeros[1,C,H,W], sigma) returns a finite tensor of the input's shape.
-  explicit TorchScriptExpert(const ExpertSpec& spec);
+  // forward(zeros[1,C,H,W], sigma) returns a finite tensor of the input's shape. The network lives on
+  // `device`; denoise() takes x on any device and returns D on x's device and dtype (autograd flows through).
+  explicit TorchScriptExpert(const ExpertSpec& spec, c10::Device device = c10::Device(c10::kCPU));
   ~TorchScriptExpert() override;
 
   at::Tensor denoise(const at::Tensor& x, const at::Tensor& sigma) const override;
@@ -57,6 +59,7 @@ class TorchScriptExpert final : public Denoiser {
   struct Module;  // hides torch::jit::Module (and <torch/script.h>) from includers
   std::unique_ptr<Module> module_;
   ExpertInfo info_;
+  c10::Device device_;
 };
 
 }  // namespace switchdiff::experts

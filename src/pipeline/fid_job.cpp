@@ -14,6 +14,7 @@
 #include "io/dataset_file.h"
 #include "io/h5_file.h"
 #include "metrics/frechet_distance.h"
+#include "pipeline/compute_device.h"
 #include "pipeline/output_path.h"
 #include "pipeline/root_check.h"
 #include "pipeline/stats_job.h"
@@ -164,7 +165,7 @@ FidJobResult run_fid_job(const dist::Communicator& comm, const FidJob& job) {
       throw make_error<InputError>("{}: {} image(s); FID needs at least 2 samples (normally 50000)", job.samples_path,
                                    reader->size());
     }
-    extractor = std::make_unique<experts::FeatureExtractor>(*job.extractor_path, extractor_device(comm));
+    extractor = std::make_unique<experts::FeatureExtractor>(*job.extractor_path, compute_device(comm, job.device));
     result.extractor = check_same_extractor({extractor->name(), extractor->sha256(), extractor->path()}, samples_what,
                                             reference, &result.warnings);
     check_dimensions(extractor->feature_dim(), samples_what + " (extractor '" + extractor->name() + "')", reference);
@@ -175,7 +176,7 @@ FidJobResult run_fid_job(const dist::Communicator& comm, const FidJob& job) {
   if (!samples_are_images.empty()) {
     if (!comm.is_root()) {
       reader.emplace(job.samples_path);
-      extractor = std::make_unique<experts::FeatureExtractor>(*job.extractor_path, extractor_device(comm));
+      extractor = std::make_unique<experts::FeatureExtractor>(*job.extractor_path, compute_device(comm, job.device));
     }
     FeatureStatsOptions options;
     options.batch = job.batch;

@@ -27,6 +27,7 @@ struct FidJob {
   std::string reference_path;
   std::optional<std::string> extractor_path;  // required when the samples file holds images
   int64_t batch = 64;                         // fid.batch, for samples given as images
+  std::string device = "auto";                // run.device, for the extractor (pipeline/compute_device.h)
   std::optional<std::string> output_path;     // /fid (+ /inception_score) when given
   RunMetadata meta;
 };
@@ -44,7 +45,8 @@ struct FidJobResult {
 };
 
 // Collective over comm (the feature pass of image samples is sharded; everything else runs on rank 0 and
-// is broadcast). Every rank returns the same fid; the other fields are filled on rank 0 (which prints). Checks the output path (never overwritten) and both inputs before computing features.
+// is broadcast). Every rank returns the same fid; the other fields are filled on rank 0 (which prints). Checks the
+// output path (never overwritten) and both inputs before computing features.
 FidJobResult run_fid_job(const dist::Communicator& comm, const FidJob& job);
 
 // The metric's display name for features of the extractor called `extractor_name` ("" = unknown).

@@ -7,10 +7,10 @@
 namespace switchdiff::pipeline {
 namespace {
 
-LoadedExpert load(const std::string& role, const experts::ExpertSpec& spec) {
+LoadedExpert load(const std::string& role, const experts::ExpertSpec& spec, c10::Device device) {
   LoadedExpert e;
   e.role = role;
-  e.denoiser = experts::load_expert(spec);
+  e.denoiser = experts::load_expert(spec, device);
   e.info = experts::describe_expert(*e.denoiser, spec.path);
   const std::string file = spec.path.rfind("gmm:", 0) == 0 ? spec.path.substr(4) : spec.path;
   e.sha256 = experts::sha256_file(file);
@@ -19,9 +19,10 @@ LoadedExpert load(const std::string& role, const experts::ExpertSpec& spec) {
 
 }  // namespace
 
-MergedModel::MergedModel(const experts::ExpertSpec& quality, const std::optional<experts::ExpertSpec>& likelihood) {
-  experts_.push_back(load("quality", quality));
-  if (likelihood) experts_.push_back(load("likelihood", *likelihood));
+MergedModel::MergedModel(const experts::ExpertSpec& quality, const std::optional<experts::ExpertSpec>& likelihood,
+                         c10::Device device) {
+  experts_.push_back(load("quality", quality, device));
+  if (likelihood) experts_.push_back(load("likelihood", *likelihood, device));
 }
 
 std::shared_ptr<experts::SwitchedDenoiser> MergedModel::at_switch(double switch_sigma, double sigma_lo,

@@ -25,7 +25,9 @@ struct LoadedExpert {
 class MergedModel {
  public:
   // likelihood may be absent: the quality expert is then used alone at every switch sigma.
-  MergedModel(const experts::ExpertSpec& quality, const std::optional<experts::ExpertSpec>& likelihood);
+  // Networks run on `device` (pipeline/compute_device.h).
+  MergedModel(const experts::ExpertSpec& quality, const std::optional<experts::ExpertSpec>& likelihood,
+              c10::Device device = c10::Device(c10::kCPU));
 
   // The merge at eta (SPEC §1). Checks that each expert stays inside its trained range over
   // [sigma_lo, sigma_hi], the noise levels the caller will use.

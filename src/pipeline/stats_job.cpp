@@ -13,6 +13,7 @@
 #include "dist/shard_plan.h"
 #include "io/dataset_file.h"
 #include "io/h5_file.h"
+#include "pipeline/compute_device.h"
 #include "pipeline/output_path.h"
 #include "pipeline/root_check.h"
 #include "pipeline/stop_request.h"
@@ -61,14 +62,6 @@ std::string output_exists_message(const std::string& path) {
 }
 
 }  // namespace
-
-c10::Device extractor_device(const dist::Communicator& comm) {
-  const int gpus = dist::visible_cuda_devices();
-  if (comm.backend() == "nccl" && gpus > 0) {
-    return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(comm.local_rank() % gpus));
-  }
-  return c10::Device(c10::kCPU);
-}
 
 FeatureStatsResult compute_feature_stats(const dist::Communicator& comm, const experts::FeatureExtractor& extractor,
                                          int64_t num_images, const ImageSource& images,
@@ -173,7 +166,7 @@ StatsJobResult run_stats_job(const dist::Communicator& comm, const StatsJob& job
           "for one; FID is normally computed over 50000)",
           job.dataset_path, num_images);
     }
-    extractor = std::make_unique<experts::FeatureExtractor>(job.extractor_path, extractor_device(comm));
+    extractor = std::make_unique<experts::FeatureExtractor>(job.extractor_path, compute_device(comm, job.device));
   };
   check_on_root(comm, [&] {
     ensure_writable_output(job.output_path);

@@ -57,15 +57,13 @@ FeatureStatsResult compute_feature_stats(const dist::Communicator& comm, const e
 io::FeatureStatistics to_feature_statistics(const FeatureStatsResult& result,
                                             const experts::FeatureExtractor& extractor);
 
-// The device a rank's extractor should run on: its GPU under the nccl backend, else the CPU.
-c10::Device extractor_device(const dist::Communicator& comm);
-
 // Statistics of the images of a dataset or samples file (HDF5 /images uint8 [N, C, H, W]).
 struct StatsJob {
   std::string dataset_path;
   std::string extractor_path;
   std::optional<int64_t> count;  // first `count` images (all when absent)
   FeatureStatsOptions options;
+  std::string device = "auto";  // run.device (pipeline/compute_device.h)
   std::string output_path;
   RunMetadata meta;
 };

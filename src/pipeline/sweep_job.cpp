@@ -86,6 +86,7 @@ void compute_point(const dist::Communicator& comm, const SweepJob& job, int64_t 
     s.dataset_path = files.samples;
     s.extractor_path = *job.extractor_path;
     s.options.batch = job.fid_batch;
+    s.device = job.device;
     s.options.progress_label = "stats";
     s.output_path = files.stats;
     s.meta = job.meta;
@@ -98,6 +99,7 @@ void compute_point(const dist::Communicator& comm, const SweepJob& job, int64_t 
     f.reference_path = *job.reference_path;
     f.extractor_path = job.extractor_path;
     f.batch = job.fid_batch;
+    f.device = job.device;
     f.output_path = files.fid;
     f.meta = job.meta;
     const FidJobResult result = run_fid_job(comm, f);

@@ -1,8 +1,8 @@
 // `switchdiff sample` end to end (issue 2): output contract, rank-count and batch invariance,
 // resume after a signal, and every bad input with exit code 1 and nothing overwritten.
-#include <gtest/gtest.h>
-
 #include <ATen/ATen.h>
+#include <ATen/Context.h>
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
@@ -25,13 +25,16 @@ std::string experts_args(const std::string& quality = "tiny_edm_b.pt", const std
   return fmt::format("--experts.quality {} --experts.likelihood {}", fixture(quality), fixture(likelihood));
 }
 
-std::vector<uint8_t> read_images(const std::string& path) { return io::H5File::open(path, false).read<uint8_t>("/images"); }
+std::vector<uint8_t> read_images(const std::string& path) {
+  return io::H5File::open(path, false).read<uint8_t>("/images");
+}
 
 TEST(CliSample, WritesImagesSeedsConfigAndPngMatchingTheLibrary) {
   const std::string dir = testing::scratch_dir();
-  const auto r = switchdiff(fmt::format("sample {} --switch.step 9 --samples.count 10 --samples.batch 4 "
-                                        "--samples.seed_base 100 --output.path {}/s.h5 --png {}/grid.png",
-                                        experts_args(), dir, dir));
+  const auto r =
+      switchdiff(fmt::format("sample {} --switch.step 9 --samples.count 10 --samples.batch 4 "
+                             "--samples.seed_base 100 --output.path {}/s.h5 --png {}/grid.png",
+                             experts_args(), dir, dir));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "resolved configuration")) << r.output;
   EXPECT_TRUE(contains(r.output, "NFE per sample")) << r.output;
@@ -62,13 +65,13 @@ TEST(CliSample, WritesImagesSeedsConfigAndPngMatchingTheLibrary) {
 
 TEST(CliSample, SameImagesForOneTwoThreeRanksAndAnyBatch) {
   const std::string dir = testing::scratch_dir();
-  const std::string common = fmt::format("sample {} --switch.sigma 0.5 --samples.count 13 --sampler.churn 5",
-                                         experts_args());
+  const std::string common =
+      fmt::format("sample {} --switch.sigma 0.5 --samples.count 13 --sampler.churn 5", experts_args());
   ASSERT_EQ(switchdiff(fmt::format("{} --samples.batch 5 --output.path {}/one.h5", common, dir)).exit_code, 0);
   const auto reference = read_images(dir + "/one.h5");
   for (int ranks : {2, 3}) {
-    const auto r = testing::switchdiff_mpi(ranks, fmt::format("{} --samples.batch 5 --output.path {}/np{}.h5", common,
-                                                              dir, ranks));
+    const auto r = testing::switchdiff_mpi(
+        ranks, fmt::format("{} --samples.batch 5 --output.path {}/np{}.h5", common, dir, ranks));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_EQ(read_images(fmt::format("{}/np{}.h5", dir, ranks)), reference) << ranks << " ranks";
     EXPECT_EQ(io::H5File::open(fmt::format("{}/np{}.h5", dir, ranks), false).int_attribute("/", "world_size"), ranks);
@@ -88,10 +91,10 @@ TEST(CliSample, ResumesAfterSigtermWithIdenticalResult) {
       fmt::format("sample {} --switch.step 5 --samples.count 240 --samples.batch 8 --sampler.steps 24", experts_args());
   ASSERT_EQ(switchdiff(fmt::format("{} --output.path {}/full.h5", common, dir)).exit_code, 0);
   // Start, wait until the work file has progress, then SIGTERM (as SLURM does before preemption).
-  const auto stopped = testing::run_command(fmt::format(
-      "{} {} --output.path {}/r.h5 & pid=$!; for i in $(seq 600); do sleep 0.05; "
-      "[ -f {}/r.h5.partial ] && break; done; sleep 0.5; kill -TERM $pid; wait $pid; echo exit=$?",
-      testing::switchdiff_exe(), common, dir, dir));
+  const auto stopped = testing::run_command(
+      fmt::format("{} {} --output.path {}/r.h5 & pid=$!; for i in $(seq 600); do sleep 0.05; "
+                  "[ -f {}/r.h5.partial ] && break; done; sleep 0.5; kill -TERM $pid; wait $pid; echo exit=$?",
+                  testing::switchdiff_exe(), common, dir, dir));
   ASSERT_TRUE(contains(stopped.output, "exit=3")) << stopped.output;
   EXPECT_TRUE(contains(stopped.output, "resume")) << stopped.output;
   ASSERT_TRUE(std::filesystem::exists(dir + "/r.h5.partial"));
@@ -108,8 +111,8 @@ TEST(CliSample, ResumesAfterSigtermWithIdenticalResult) {
 
 struct BadInput {
   std::string name;
-  std::string args;          // after "sample", before --output.path
-  std::string expect_text;   // part of the error message
+  std::string args;         // after "sample", before --output.path
+  std::string expect_text;  // part of the error message
 };
 
 class CliSampleBadInput : public ::testing::TestWithParam<BadInput> {};
@@ -162,9 +165,10 @@ TEST(CliSample, UnknownKeyInConfigFile) {
   EXPECT_TRUE(contains(r.output, "bad.ini")) << r.output;
   EXPECT_TRUE(contains(r.output, "stepz")) << r.output;
   std::ofstream(dir + "/bad_section.ini") << "[bogus]\nsteps = 4\n";
-  const auto unknown_section = switchdiff(fmt::format("sample --config {}/bad_section.ini --experts.quality {} "
-                                                      "--output.path {}/o.h5",
-                                                      dir, fixture("tiny_edm.pt"), dir));
+  const auto unknown_section =
+      switchdiff(fmt::format("sample --config {}/bad_section.ini --experts.quality {} "
+                             "--output.path {}/o.h5",
+                             dir, fixture("tiny_edm.pt"), dir));
   EXPECT_EQ(unknown_section.exit_code, 1) << unknown_section.output;
   EXPECT_TRUE(contains(unknown_section.output, "bogus.steps")) << unknown_section.output;
 }
@@ -175,7 +179,8 @@ TEST(CliSample, ConfigFileIsReadAndCommandLineOverridesIt) {
   std::ofstream(dir + "/run.ini") << "[experts]\nquality = " << fixture("tiny_edm.pt")
                                   << "\n[sampler]\nsteps = 4\n[samples]\ncount = 3\n[nll]\ncount = 7\n"
                                      "[fid]\nbatch = 9\n";
-  const auto r = switchdiff(fmt::format("sample --config {}/run.ini --sampler.steps 6 --output.path {}/o.h5", dir, dir));
+  const auto r =
+      switchdiff(fmt::format("sample --config {}/run.ini --sampler.steps 6 --output.path {}/o.h5", dir, dir));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const std::string config = io::H5File::open(dir + "/o.h5", false).string_attribute("/", "config");
   EXPECT_TRUE(contains(config, "steps = 6")) << config;
@@ -186,18 +191,29 @@ TEST(CliSample, ConfigFileIsReadAndCommandLineOverridesIt) {
 TEST(CliSample, NeverOverwritesAndRejectsUnwritableOutput) {
   const std::string dir = testing::scratch_dir();
   std::ofstream(dir + "/done.h5") << "finished results";
-  const auto r = switchdiff(fmt::format("sample --experts.quality {} --output.path {}/done.h5", fixture("tiny_edm.pt"),
-                                        dir));
+  const auto r =
+      switchdiff(fmt::format("sample --experts.quality {} --output.path {}/done.h5", fixture("tiny_edm.pt"), dir));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "never overwritten")) << r.output;
   std::ifstream in(dir + "/done.h5");
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "finished results");
 
   std::ofstream(dir + "/a_file") << "x";
-  const auto unwritable = switchdiff(fmt::format("sample --experts.quality {} --output.path {}/a_file/out.h5",
-                                                 fixture("tiny_edm.pt"), dir));
+  const auto unwritable = switchdiff(
+      fmt::format("sample --experts.quality {} --output.path {}/a_file/out.h5", fixture("tiny_edm.pt"), dir));
   EXPECT_EQ(unwritable.exit_code, 1) << unwritable.output;
   EXPECT_TRUE(contains(unwritable.output, "output.path")) << unwritable.output;
+}
+
+TEST(CliSample, RunDeviceCudaWithoutGpuExitsOneWithTheFix) {
+  if (at::hasCUDA()) GTEST_SKIP() << "this LibTorch has CUDA: run.device = cuda may be valid here";
+  const std::string dir = testing::scratch_dir();
+  const auto r = switchdiff(
+      fmt::format("sample --experts.quality {} --run.device cuda --output.path {}/o.h5", fixture("tiny_edm.pt"), dir));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "run.device = cuda")) << r.output;
+  EXPECT_TRUE(contains(r.output, "run.device = cpu")) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/o.h5"));
 }
 
 TEST(CliSample, HelpListsEveryKeyWithDefaults) {

@@ -1,8 +1,9 @@
 // TorchScript experts (SPEC §2): metadata, the vdm adapter against the exact mixture, and every way a
 // model file can be wrong. Fixtures come from tests/fixtures/make_tiny_experts.py.
-#include <gtest/gtest.h>
-
 #include <ATen/ATen.h>
+#include <ATen/Context.h>
+#include <gtest/gtest.h>
+#include <torch/csrc/autograd/autograd.h>
 
 #include "common/test_support.h"
 #include "core/error.h"
@@ -88,6 +89,22 @@ TEST(TorchScriptExpert, VdmAdapterOfExactMixtureIsExact) {
   const at::Tensor x = exact->sample(32, gen) + 0.05 * at::randn({32, 1, 2, 2}, gen, at::kDouble);
   const at::Tensor sigma = at::full({32}, 0.05, at::kDouble);
   EXPECT_GT((wrong.denoise(x, sigma) - exact->denoise(x, sigma)).abs().max().item<double>(), 1e-4);
+}
+
+// GPU execution (run.device): the network runs on the GPU, x and D stay on the caller's device, and autograd
+// (the PF-ODE divergence) flows through the transfers. Runs where LibTorch has CUDA and a GPU is visible.
+TEST(TorchScriptExpert, CudaExpertMatchesCpuExpert) {
+  if (!at::hasCUDA()) GTEST_SKIP() << "LibTorch without CUDA (Debian's libtorch-dev): GPU path not testable here";
+  TorchScriptExpert cpu({fixture("tiny_edm.pt")});
+  TorchScriptExpert gpu({fixture("tiny_edm.pt")}, c10::Device(c10::kCUDA, 0));
+  const at::Tensor x = at::randn({4, 1, 8, 8}, at::kDouble).requires_grad_(true);
+  const at::Tensor sigma = at::tensor({0.01, 0.3, 2.0, 40.0}, at::kDouble);
+  const at::Tensor d_gpu = gpu.denoise(x, sigma);
+  EXPECT_EQ(d_gpu.device(), x.device());
+  EXPECT_EQ(d_gpu.scalar_type(), at::kDouble);
+  EXPECT_LT((d_gpu - cpu.denoise(x, sigma)).abs().max().item<double>(), 1e-5);
+  const at::Tensor grad = torch::autograd::grad({d_gpu.sum()}, {x})[0];
+  EXPECT_TRUE(grad.defined() && grad.abs().sum().item<double>() > 0);
 }
 
 TEST(TorchScriptExpert, MissingFile) {
