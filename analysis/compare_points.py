@@ -92,12 +92,25 @@ def main():
         if not (np.isfinite(a).all() and np.isfinite(b).all()):
             sweep_results.fail(f"{args.results}: /points/{args.a} or /points/{args.b} {name} holds non-finite values")
         out[key] = paired(a, b)
+    fid_a, fid_b = per_image(r, args.a, "fid_leave_one_out"), per_image(r, args.b, "fid_leave_one_out")
+    if fid_a is not None and fid_b is not None and fid_a.shape == fid_b.shape and len(fid_a) >= 2:
+        # Same seeds, same seed groups: the jackknife of the difference is paired (metrics/fid_jackknife.h).
+        d = fid_a - fid_b
+        g = len(d)
+        out["fid"] = {"a": float(r["fid"][args.a]), "b": float(r["fid"][args.b]),
+                      "diff": float(r["fid"][args.a] - r["fid"][args.b]),
+                      "se_paired": float(np.sqrt((g - 1) / g * ((d - d.mean()) ** 2).sum())), "groups": g}
     if args.json:
         print(json.dumps(out, indent=1))
         return
     print(f"{args.results}: point A = {args.a} (eta = {out['eta_a']:g}) vs point B = {args.b} "
           f"(eta = {out['eta_b']:g}), same test images")
     print(describe("bits/dim (PF-ODE)", out["nll_bpd"], args.a, args.b))
+    if "fid" in out:
+        f = out["fid"]
+        print(f"{r.fid_label}: point {args.a} {f['a']:.4f}, point {args.b} {f['b']:.4f}\n"
+              f"  difference A - B = {f['diff']:+.4f} ± {f['se_paired']:.4f} (paired jackknife SE, {f['groups']} "
+              "seed groups)")
     if "elbo_bpd" in out:
         print(describe("ELBO bits/dim", out["elbo_bpd"], args.a, args.b))
 

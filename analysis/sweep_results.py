@@ -66,8 +66,9 @@ def load(path, per_image=False):
         lengths = {name: len(v) for name, v in columns.items()}
         if len(set(lengths.values())) != 1:
             fail(f"{path}: /sweep columns have different lengths {lengths}; the file is inconsistent")
-        if "elbo_bpd_stderr" not in columns:
-            columns["elbo_bpd_stderr"] = np.full(lengths["switch_sigma"], np.nan)
+        for optional in ("elbo_bpd_stderr", "fid_stderr"):  # written by newer versions only
+            if optional not in columns:
+                columns[optional] = np.full(lengths["switch_sigma"], np.nan)
         metric = group.attrs.get("fid_metric")
         if isinstance(metric, bytes):
             metric = metric.decode()
@@ -77,7 +78,8 @@ def load(path, per_image=False):
             for name, g in f["points"].items():
                 if name.isdigit():
                     points[int(name)] = {d: np.asarray(g[d][()], dtype=np.float64)
-                                         for d in ("nll_bpd_per_image", "elbo_bpd_per_image") if d in g}
+                                         for d in ("nll_bpd_per_image", "elbo_bpd_per_image", "fid_leave_one_out")
+                                         if d in g}
     return SweepResults(path, columns, str(metric) if metric else "FID", root_attrs, points)
 
 

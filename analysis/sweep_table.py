@@ -19,7 +19,7 @@ import sys
 
 import sweep_results
 
-CSV_COLUMNS = ("point", "switch_sigma", "switch_step", "fid", "inception_score", "n_samples", "nll_bpd",
+CSV_COLUMNS = ("point", "switch_sigma", "switch_step", "fid", "fid_stderr", "inception_score", "n_samples", "nll_bpd",
                "nll_bpd_stderr", "elbo_bpd", "elbo_bpd_stderr", "n_test", "nll_nfe_mean", "sample_nfe_mean",
                "status", "best_fid", "best_bpd", "pareto")
 
@@ -36,11 +36,11 @@ def fmt(value, spec):
     return "–" if not math.isfinite(value) else format(value, spec)
 
 
-def pm(value, stderr):
+def pm(value, stderr, spec=".4f"):
     """'3.1234 ± 0.0100', or the value alone when there is no standard error."""
     if not math.isfinite(value):
         return "–"
-    return f"{value:.4f} ± {stderr:.4f}" if math.isfinite(stderr) else f"{value:.4f}"
+    return f"{value:{spec}} ± {stderr:{spec}}" if math.isfinite(stderr) else f"{value:{spec}}"
 
 
 def markdown(r):
@@ -62,7 +62,8 @@ def markdown(r):
         step = int(r["switch_step"][i])
         marks = [m for m, on in (("**best FID**", i == best_fid), ("**best bpd**", i == best_bpd),
                                  ("Pareto", i in pareto)) if on]
-        row = [str(i), fmt(r["switch_sigma"][i], ".4g"), str(step) if step >= 0 else "-", fmt(r["fid"][i], ".3f"),
+        row = [str(i), fmt(r["switch_sigma"][i], ".4g"), str(step) if step >= 0 else "-",
+               pm(r["fid"][i], r["fid_stderr"][i], ".3f"),
                fmt(r["inception_score"][i], ".3f"),
                pm(r["nll_bpd"][i], r["nll_bpd_stderr"][i]),
                pm(r["elbo_bpd"][i], r["elbo_bpd_stderr"][i]), fmt(r["sample_nfe_mean"][i], ".1f"), fmt(r["nll_nfe_mean"][i], ".1f"),
@@ -82,7 +83,7 @@ def write_csv(r, out):
     writer.writerow(CSV_COLUMNS)
     for i in range(len(r)):
         values = [i]
-        for c in CSV_COLUMNS[1:14]:
+        for c in CSV_COLUMNS[1:-3]:  # the file's columns; the last three are the marks
             v = r[c][i]
             integral = c in ("switch_step", "n_samples", "n_test", "status")
             values.append(int(v) if integral and math.isfinite(v) else repr(float(v)))

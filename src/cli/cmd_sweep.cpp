@@ -98,6 +98,7 @@ Command sweep_command() {
     job.nll_options = likelihood_options(config);
     job.keep_samples = config.boolean("sweep.keep_samples");
     job.preview_images = config.integer("sweep.preview_images");
+    job.fid_jackknife_groups = config.integer("sweep.fid_jackknife_groups");
     job.output_path = config.optional_text("output.path")
                           .value_or(args.default_config_used ? "results/demo_sweep.h5" : "results/sweep.h5");
     job.identity = sweep_identity(config);

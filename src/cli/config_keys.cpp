@@ -84,6 +84,9 @@ void declare_sections(core::Config& c, const std::vector<std::string>& sections)
                  "keep each point's samples file (else deleted once its statistics "
                  "are in the results)"});
       c.declare({"sweep.preview_images", "16", "samples per point stored in /points/<k>/images"});
+      c.declare({"sweep.fid_jackknife_groups", "10",
+                 "FID standard error by a jackknife over this many seed groups "
+                 "(0: none; one more extractor pass)"});
     } else if (s == "sampler") {
       sampler_keys(c);
     } else if (s == "samples") {

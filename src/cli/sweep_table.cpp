@@ -23,6 +23,7 @@ constexpr Column kSweepColumns[] = {
     {"switch_sigma", "switch_sigma", "{:.5g}"},
     {"switch_step", "step", "{:.0f}"},
     {"fid", "fid", "{:.4f}"},
+    {"fid_stderr", "±", "{:.3f}"},
     {"inception_score", "IS", "{:.3f}"},
     {"n_samples", "n_samples", "{:.0f}"},
     {"nll_bpd", "nll_bpd", "{:.4f}"},

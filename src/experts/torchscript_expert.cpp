@@ -74,8 +74,9 @@ TorchScriptExpert::TorchScriptExpert(const ExpertSpec& spec, c10::Device device)
     module_->module = torch::jit::load(path, device_);
   } catch (const c10::Error& e) {
     throw make_error<InputError>(
-        "{}: cannot load it as TorchScript on {} ({}); export it with tools/export_edm.py or tools/export_vdm.py", path,
-        device_.str(), first_line(e.what()));
+        "{}: not a readable TorchScript file, or not loadable on {} ({}); export it with tools/export_edm.py or "
+        "tools/export_vdm.py",
+        path, device_.str(), first_line(e.what()));
   }
   module_->module.eval();
   // Experts are only evaluated, never trained: without this, autograd through the module (the likelihood's

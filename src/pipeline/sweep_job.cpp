@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "pipeline/fid_jackknife_job.h"
 #include "pipeline/fid_job.h"
 #include "pipeline/nll_job.h"
 #include "pipeline/root_check.h"
@@ -42,6 +43,12 @@ void validate(const SweepJob& job) {
     }
   }
   if (job.sample_count < 0) throw make_error<ConfigError>("samples.count = {} must be >= 0", job.sample_count);
+  if (point_needs(job).jackknife && job.sample_count < 2 * job.fid_jackknife_groups) {
+    throw make_error<ConfigError>(
+        "sweep.fid_jackknife_groups = {} needs samples.count >= {} (2 per group); lower it, "
+        "or set it to 0 to skip the FID standard error",
+        job.fid_jackknife_groups, 2 * job.fid_jackknife_groups);
+  }
   if (job.reference_path && !job.extractor_path) {
     throw ConfigError("fid.reference is set but fid.extractor is not: FID needs the extractor that made the reference");
   }
@@ -66,7 +73,8 @@ void compute_point(const dist::Communicator& comm, const SweepJob& job, int64_t 
   const PointFiles files = point_files(job.output_path, k);
   core::info("\n== sweep point {} of {}: switch sigma {:.6g}{}", k, job.points.size(), point.switch_sigma,
              point.switch_step >= 0 ? fmt::format(" (grid step {})", point.switch_step) : "");
-  const bool samples_used = needs.samples && !(needs.stats && exists_on_root(comm, files.stats));
+  const bool samples_used = needs.samples && !(needs.stats && exists_on_root(comm, files.stats) &&
+                                               (!needs.jackknife || exists_on_root(comm, files.jackknife)));
   if (samples_used && !exists_on_root(comm, files.samples)) {
     SampleJob s;
     s.model = job.model;
@@ -104,6 +112,20 @@ void compute_point(const dist::Communicator& comm, const SweepJob& job, int64_t 
     f.meta = job.meta;
     const FidJobResult result = run_fid_job(comm, f);
     core::info("{}: {:.6g}", result.metric, result.fid);
+    stop_if_requested(comm, job, k);
+  }
+  if (needs.jackknife && !exists_on_root(comm, files.jackknife)) {
+    FidJackknifeJob j;
+    j.samples_path = files.samples;
+    j.reference_path = *job.reference_path;
+    j.extractor_path = *job.extractor_path;
+    j.groups = job.fid_jackknife_groups;
+    j.batch = job.fid_batch;
+    j.device = job.device;
+    j.output_path = files.jackknife;
+    j.meta = job.meta;
+    const auto jackknife = run_fid_jackknife_job(comm, j);
+    core::info("FID standard error (jackknife, {} seed groups): {:.4g}", j.groups, jackknife.standard_error);
     stop_if_requested(comm, job, k);
   }
   if (needs.nll && !exists_on_root(comm, files.nll)) {

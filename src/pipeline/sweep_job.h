@@ -39,7 +39,8 @@ struct SweepJob {
   std::optional<std::string> extractor_path;  // feature statistics of the samples (mu, sigma, IS)
   std::optional<std::string> reference_path;  // FID against these statistics (needs the extractor)
   int64_t fid_batch = 64;
-  std::string device = "auto";  // run.device for the extractor (the experts are loaded by the caller)
+  std::string device = "auto";        // run.device for the extractor (the experts are loaded by the caller)
+  int64_t fid_jackknife_groups = 10;  // FID standard error over this many seed groups (0: none)
 
   std::optional<std::string> nll_dataset;  // bits/dim on its first nll_count images (-1: all)
   int64_t nll_count = -1;

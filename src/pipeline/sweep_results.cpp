@@ -36,6 +36,7 @@ const Column kColumns[] = {
     {"switch_sigma", &SweepRow::switch_sigma},
     {"switch_step", nullptr, &SweepRow::switch_step},
     {"fid", &SweepRow::fid},
+    {"fid_stderr", &SweepRow::fid_stderr},
     {"inception_score", &SweepRow::inception_score},
     {"n_samples", nullptr, &SweepRow::n_samples},
     {"nll_bpd", &SweepRow::nll_bpd},
@@ -166,7 +167,7 @@ SweepRow copy_point(io::H5File& out, const SweepJob& job, int64_t k) {
   SweepRow row;
   row.switch_sigma = job.points[static_cast<size_t>(k)].switch_sigma;
   row.switch_step = job.points[static_cast<size_t>(k)].switch_step;
-  row.fid = row.inception_score = row.nll_bpd = row.nll_bpd_stderr = row.nll_nfe_mean = kNaN;
+  row.fid = row.fid_stderr = row.inception_score = row.nll_bpd = row.nll_bpd_stderr = row.nll_nfe_mean = kNaN;
   row.elbo_bpd = row.elbo_bpd_stderr = row.sample_nfe_mean = kNaN;
   out.set_double_attribute(group, "switch_sigma", row.switch_sigma);
   out.set_int_attribute(group, "switch_step", row.switch_step);
@@ -200,6 +201,11 @@ SweepRow copy_point(io::H5File& out, const SweepJob& job, int64_t k) {
       out.set_string_attribute("/sweep", "fid_metric", fid.string_attribute("/fid", "metric"));
     }
   }
+  if (needs.jackknife) {
+    const io::H5File jackknife = io::H5File::open(files.jackknife, false);
+    out.write(group + "/fid_leave_one_out", jackknife.read<double>("/fid_leave_one_out"));
+    row.fid_stderr = jackknife.double_attribute("/", "fid_stderr");
+  }
   if (needs.nll) {
     const io::H5File nll = io::H5File::open(files.nll, false);
     out.write(group + "/nll_bpd_per_image", nll.read<double>("/nll_bpd"));
@@ -221,11 +227,12 @@ SweepRow copy_point(io::H5File& out, const SweepJob& job, int64_t k) {
 
 bool point_finished(const PointNeeds& needs, const PointFiles& files) {
   return (!needs.samples || needs.stats || exists(files.samples)) && (!needs.stats || exists(files.stats)) &&
-         (!needs.fid || exists(files.fid)) && (!needs.nll || exists(files.nll));
+         (!needs.fid || exists(files.fid)) && (!needs.jackknife || exists(files.jackknife)) &&
+         (!needs.nll || exists(files.nll));
 }
 
 bool point_started(const PointFiles& files) {
-  for (const std::string& f : {files.samples, files.stats, files.fid, files.nll}) {
+  for (const std::string& f : {files.samples, files.stats, files.fid, files.jackknife, files.nll}) {
     if (exists(f) || exists(f + ".partial")) return true;
   }
   return false;
@@ -237,7 +244,7 @@ std::string work_folder(const std::string& output_path) { return output_path + "
 
 PointFiles point_files(const std::string& output_path, int64_t k) {
   const std::string stem = fmt::format("{}/point_{}", work_folder(output_path), k);
-  return {stem + ".samples.h5", stem + ".stats.h5", stem + ".fid.h5", stem + ".nll.h5"};
+  return {stem + ".samples.h5", stem + ".stats.h5", stem + ".fid.h5", stem + ".jackknife.h5", stem + ".nll.h5"};
 }
 
 PointNeeds point_needs(const SweepJob& job) {
@@ -245,6 +252,7 @@ PointNeeds point_needs(const SweepJob& job) {
   n.samples = job.sample_count > 0;
   n.stats = n.samples && job.extractor_path.has_value();
   n.fid = n.stats && job.reference_path.has_value();
+  n.jackknife = n.fid && job.fid_jackknife_groups >= 2;
   n.nll = job.nll_dataset.has_value() && job.nll_count != 0;
   return n;
 }

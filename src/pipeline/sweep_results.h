@@ -19,11 +19,11 @@ namespace switchdiff::pipeline {
 
 struct SweepJob;
 
-// One /sweep row (SPEC §8 columns, plus elbo_bpd_stderr and the point's wall time). NaN where a metric is off.
+// One /sweep row (SPEC §8 columns, plus fid_stderr and elbo_bpd_stderr). NaN where a metric is off.
 struct SweepRow {
   double switch_sigma = 0;
   int64_t switch_step = -1;
-  double fid = 0, inception_score = 0;
+  double fid = 0, fid_stderr = 0, inception_score = 0;
   int64_t n_samples = 0;
   double nll_bpd = 0, nll_bpd_stderr = 0;
   int64_t n_test = 0;
@@ -34,14 +34,14 @@ enum SweepStatus : int64_t { kPending = 0, kPartial = 1, kDone = 2 };
 
 // Work files of point k (paths; they may not exist yet).
 struct PointFiles {
-  std::string samples, stats, fid, nll;
+  std::string samples, stats, fid, jackknife, nll;
 };
 std::string work_folder(const std::string& output_path);
 PointFiles point_files(const std::string& output_path, int64_t k);
 
 // Which work files a point of this job needs before it is finished.
 struct PointNeeds {
-  bool samples = false, stats = false, fid = false, nll = false;
+  bool samples = false, stats = false, fid = false, jackknife = false, nll = false;
 };
 PointNeeds point_needs(const SweepJob& job);
 

@@ -3,6 +3,7 @@
 // same result, and a mismatched resume or bad input is refused with nothing rewritten.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -78,6 +79,17 @@ TEST(CliSweep, PointsEqualWhatSampleFidAndNllGiveAlone) {
   EXPECT_EQ(column(out, "status"), (std::vector<double>{2, 2, 2}));
   EXPECT_EQ(column(out, "switch_sigma"), (std::vector<double>{0, 0.5, 80}));
   EXPECT_EQ(column(out, "sample_nfe_mean"), (std::vector<double>{11, 11, 11}));  // Heun, 6 steps
+  // FID standard error: 10 seed groups (sweep.fid_jackknife_groups), SE = the jackknife formula of the
+  // leave-one-group-out FIDs, which scatter around the full-sample FID.
+  for (int k = 0; k < 3; ++k) {
+    const auto loo = file.read<double>(fmt::format("/points/{}/fid_leave_one_out", k));
+    ASSERT_EQ(loo.size(), 10u);
+    double mean = 0, squares = 0;
+    for (double v : loo) mean += v / 10;
+    for (double v : loo) squares += (v - mean) * (v - mean);
+    EXPECT_NEAR(column(out, "fid_stderr")[static_cast<size_t>(k)], std::sqrt(0.9 * squares), 1e-12);
+    EXPECT_GT(column(out, "fid_stderr")[static_cast<size_t>(k)], 0);
+  }
   // Samples are deleted once their statistics are in the results (sweep.keep_samples = false).
   EXPECT_FALSE(std::filesystem::exists(dir + "/s.h5.work/point_1.samples.h5"));
 
@@ -214,6 +226,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadSweep{"point_outside_trained_range",
                  "--config {ini} --experts.likelihood @NARROW@ --sweep.sigmas 0.5,80 --output.path {dir}/s.h5",
                  "trained range"},
+        BadSweep{"too_few_samples_for_jackknife",
+                 "--config {ini} --sweep.fid_jackknife_groups 13 --output.path {dir}/s.h5", "samples.count >= 26"},
         BadSweep{"existing_foreign_hdf5", "--config {ini} --output.path {dir}/samples.h5",
                  "not a switchdiff sweep results file"},
         BadSweep{"existing_non_hdf5", "--config {ini} --output.path {dir}/other.h5", "other.h5"},
@@ -237,7 +251,9 @@ TEST(CliSweep, WithoutConfigRunsTheBundledDemo) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   r = testing::run_command(
       fmt::format("cd {0} && {1} sweep --nll.dataset {0}/test.h5 --fid.reference {0}/ref.h5 --sweep.sigmas 0,80 "
-                  "--samples.count 4 --sampler.steps 3 --nll.count 1 --nll.rtol 1e-2 --nll.atol 1e-2 --nll.elbo false",
+                  "--samples.count 4 --sweep.fid_jackknife_groups 2 --sampler.steps 3 --nll.count 1 --nll.rtol 1e-2 "
+                  "--nll.atol 1e-2 "
+                  "--nll.elbo false",
                   dir, testing::switchdiff_exe()));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "bundled Fashion-MNIST demo")) << r.output;
