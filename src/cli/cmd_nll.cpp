@@ -4,7 +4,6 @@
 #include "cli/commands.h"
 #include "cli/settings.h"
 #include "core/log.h"
-#include "pipeline/compute_device.h"
 #include "pipeline/merged_model.h"
 #include "pipeline/nll_job.h"
 
@@ -32,10 +31,7 @@ Command nll_command() {
     job.batch = config.integer("nll.batch");
     job.output_path = config.text("output.path");
     job.meta = {args.command_line, config.to_ini(), comm.size()};
-    const std::optional<experts::ExpertSpec> likelihood =
-        config.has("experts.likelihood") ? std::optional(expert_spec(config, "likelihood")) : std::nullopt;
-    const pipeline::MergedModel model(expert_spec(config, "quality"), likelihood,
-                                      pipeline::compute_device(comm, config.text("run.device")));
+    const pipeline::MergedModel model = merged_model(config, comm);
     job.model = &model;
 
     const auto s = pipeline::run_nll_job(comm, job);

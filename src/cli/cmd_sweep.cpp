@@ -10,7 +10,6 @@
 #include "cli/sweep_table.h"
 #include "core/log.h"
 #include "io/h5_file.h"
-#include "pipeline/compute_device.h"
 #include "pipeline/merged_model.h"
 #include "pipeline/sweep_job.h"
 
@@ -110,10 +109,7 @@ Command sweep_command() {
           args.config_file);
       ensure_demo_data(comm, *job.nll_dataset, *job.reference_path, *job.extractor_path, job.fid_batch, job.meta);
     }
-    const std::optional<experts::ExpertSpec> likelihood =
-        config.has("experts.likelihood") ? std::optional(expert_spec(config, "likelihood")) : std::nullopt;
-    const pipeline::MergedModel model(expert_spec(config, "quality"), likelihood,
-                                      pipeline::compute_device(comm, config.text("run.device")));
+    const pipeline::MergedModel model = merged_model(config, comm);
     job.model = &model;
 
     const auto outcome = pipeline::run_sweep_job(comm, job);

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "pipeline/compute_device.h"
 #include "sampling/sigma_schedule.h"
 
 namespace switchdiff::cli {
@@ -23,10 +24,17 @@ experts::ExpertSpec expert_spec(const core::Config& c, const std::string& role) 
   return spec;
 }
 
+pipeline::MergedModel merged_model(const core::Config& c, const dist::Communicator& comm) {
+  const std::optional<experts::ExpertSpec> likelihood =
+      c.has("experts.likelihood") ? std::optional(expert_spec(c, "likelihood")) : std::nullopt;
+  return pipeline::MergedModel(expert_spec(c, "quality"), likelihood,
+                               pipeline::compute_device(comm, c.text("run.device")));
+}
+
 sampling::SamplerOptions sampler_options(const core::Config& c) {
   sampling::SamplerOptions o;
-  o.solver = c.choice("sampler.solver", {"heun", "euler"}) == "heun" ? sampling::Solver::kHeun
-                                                                       : sampling::Solver::kEuler;
+  o.solver =
+      c.choice("sampler.solver", {"heun", "euler"}) == "heun" ? sampling::Solver::kHeun : sampling::Solver::kEuler;
   const int64_t steps = c.integer("sampler.steps");
   if (steps < 1 || steps > 100000) {
     throw make_error<ConfigError>("sampler.steps = {} must be between 1 and 100000", steps);
@@ -71,16 +79,18 @@ SwitchPoint switch_point(const core::Config& c, const sampling::SamplerOptions& 
   if (by_sigma) {
     p.sigma = c.number("switch.sigma");
     if (!std::isfinite(p.sigma) || p.sigma < 0) {
-      throw make_error<ConfigError>("switch.sigma = {} is out of range: it must be finite and >= 0 (0 = quality "
-                                    "expert alone; >= sampler.sigma_max = likelihood expert alone)",
-                                    p.sigma);
+      throw make_error<ConfigError>(
+          "switch.sigma = {} is out of range: it must be finite and >= 0 (0 = quality "
+          "expert alone; >= sampler.sigma_max = likelihood expert alone)",
+          p.sigma);
     }
   } else if (by_step) {
     const auto grid = sampling::edm_sigma_grid(sampler.schedule);
     p.step = c.integer("switch.step");
     if (p.step < 0 || p.step >= static_cast<int64_t>(grid.size())) {
-      throw make_error<ConfigError>("switch.step = {} is out of range: the grid of sampler.steps = {} has indices 0..{}",
-                                    p.step, sampler.schedule.num_steps, grid.size() - 1);
+      throw make_error<ConfigError>(
+          "switch.step = {} is out of range: the grid of sampler.steps = {} has indices 0..{}", p.step,
+          sampler.schedule.num_steps, grid.size() - 1);
     }
     p.sigma = grid[static_cast<size_t>(p.step)];
   }
@@ -108,8 +118,7 @@ std::vector<SwitchPoint> sweep_points(const core::Config& c, const sampling::Sam
     } else {
       for (const double k : c.number_list("sweep.steps")) {
         if (k != std::floor(k) || k < 0 || k >= static_cast<double>(grid.size())) {
-          throw make_error<ConfigError>("sweep.steps contains {}: grid indices are integers 0..{}", k,
-                                        grid.size() - 1);
+          throw make_error<ConfigError>("sweep.steps contains {}: grid indices are integers 0..{}", k, grid.size() - 1);
         }
         points.push_back({grid[static_cast<size_t>(k)], static_cast<int64_t>(k)});
       }

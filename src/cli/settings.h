@@ -5,14 +5,18 @@
 #include <vector>
 
 #include "core/config.h"
+#include "dist/communicator.h"
 #include "experts/torchscript_expert.h"
 #include "likelihood/likelihood_options.h"
+#include "pipeline/merged_model.h"
 #include "sampling/edm_sampler.h"
 
 namespace switchdiff::cli {
 
 experts::ExpertSpec expert_spec(const core::Config& config, const std::string& role);  // "quality" | "likelihood"
 sampling::SamplerOptions sampler_options(const core::Config& config);
+// The experts of [experts] (likelihood optional), loaded on this rank's run.device.
+pipeline::MergedModel merged_model(const core::Config& config, const dist::Communicator& comm);
 likelihood::LikelihoodOptions likelihood_options(const core::Config& config);
 
 // The switch sigma eta from switch.sigma or switch.step (index into the sampler grid; eta = sigma_k).
