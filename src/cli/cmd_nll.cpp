@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "cli/commands.h"
+#include "cli/demo_data.h"
 #include "cli/settings.h"
 #include "core/log.h"
 #include "pipeline/merged_model.h"
@@ -18,6 +19,7 @@ Command nll_command() {
       "sigma), uniform dequantization, and the VDM ELBO. Writes per-image /nll_bpd, /nfe (+ /elbo_bpd) and the "
       "mean and standard error.";
   c.spec.sections = {"experts", "switch", "sampler", "nll", "output", "run"};
+  c.spec.default_config = bundled_demo_config();
   c.run = [](const ParsedCommandLine& args, const dist::Communicator& comm) {
     const auto& config = args.config;
     pipeline::NllJob job;

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/demo_data.h"
 #include "cli/settings.h"
 #include "core/log.h"
 #include "pipeline/merged_model.h"
@@ -18,6 +19,7 @@ Command sample_command() {
       "uint8 [N,C,H,W] and /seeds to --output.path.";
   c.spec.sections = {"experts", "switch", "sampler", "samples", "output", "run"};
   c.spec.flags = {{"png", "also write a PNG grid of the first 64 samples to this file"}};
+  c.spec.default_config = bundled_demo_config();
   c.run = [](const ParsedCommandLine& args, const dist::Communicator& comm) {
     const auto& config = args.config;
     pipeline::SampleJob job;

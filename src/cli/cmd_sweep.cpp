@@ -35,16 +35,6 @@ std::string sweep_identity(const core::Config& config) {
   return identity;
 }
 
-// The bundled demo config names files relative to the source tree; make them absolute so the demo runs from
-// any folder. Values given on the command line are the user's and stay as they are.
-void anchor_demo_paths(core::Config& config) {
-  for (const char* key : {"experts.quality", "experts.likelihood", "nll.dataset", "fid.extractor", "fid.reference"}) {
-    if (!config.has(key) || config.source(key) == "command line") continue;
-    const std::filesystem::path path = config.text(key);
-    if (path.is_relative()) config.set(key, (std::filesystem::path(SWITCHDIFF_SOURCE_DIR) / path).string(), "demo");
-  }
-}
-
 void print_summary(const pipeline::SweepJob& job, const pipeline::SweepOutcome& outcome) {
   const io::H5File file = io::H5File::open(job.output_path, false);
   print_sweep_table(file);
@@ -74,10 +64,9 @@ Command sweep_command() {
       "sweep.points restricts a run to some points (SLURM array tasks). Without --config it runs the bundled "
       "Fashion-MNIST demo.";
   c.spec.sections = {"experts", "sweep", "sampler", "samples", "nll", "fid", "output", "run"};
-  c.spec.default_config = std::string(SWITCHDIFF_SOURCE_DIR) + "/configs/demo.ini";
+  c.spec.default_config = bundled_demo_config();
   c.run = [](const ParsedCommandLine& args, const dist::Communicator& comm) {
-    core::Config config = args.config;
-    if (args.default_config_used) anchor_demo_paths(config);
+    const core::Config& config = args.config;
     pipeline::SweepJob job;
     job.sampler = sampler_options(config);
     for (const SwitchPoint& p : sweep_points(config, job.sampler)) job.points.push_back({p.sigma, p.step});

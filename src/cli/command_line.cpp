@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -57,6 +58,17 @@ std::string strip_ini_comments(std::istream& in) {
     out += line + "\n";
   }
   return out;
+}
+
+// The bundled config (configs/demo.ini) names files relative to the repository root (the folder above
+// configs/); make them absolute so that the default runs from any working folder.
+void anchor_bundled_paths(core::Config& config, const std::string& config_file) {
+  const std::filesystem::path root = std::filesystem::path(config_file).parent_path().parent_path();
+  for (const char* key : {"experts.quality", "experts.likelihood", "nll.dataset", "fid.extractor", "fid.reference"}) {
+    if (!config.declares(key) || !config.has(key)) continue;
+    const std::filesystem::path path = config.text(key);
+    if (path.is_relative()) config.set(key, (root / path).string(), config_file);
+  }
 }
 
 }  // namespace
@@ -125,6 +137,7 @@ ParsedCommandLine parse_command_line(const CommandSpec& spec, int argc, char** a
     for (const auto& [name, value] : from_file) {
       parsed.config.set(name, value.as<std::string>(), parsed.config_file);
     }
+    if (parsed.default_config_used) anchor_bundled_paths(parsed.config, parsed.config_file);
   }
   for (const auto& [name, value] : from_command_line) {
     if (name == "help" || name == "config") continue;

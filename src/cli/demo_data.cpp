@@ -33,6 +33,8 @@ void prepare_split(const std::string& split, const std::string& output) {
 
 }  // namespace
 
+std::string bundled_demo_config() { return std::string(SWITCHDIFF_SOURCE_DIR) + "/configs/demo.ini"; }
+
 void ensure_demo_data(const dist::Communicator& comm, const std::string& test_dataset,
                       const std::string& train_statistics, const std::string& extractor, int64_t batch,
                       const pipeline::RunMetadata& meta) {

@@ -8,6 +8,10 @@
 
 namespace switchdiff::cli {
 
+// configs/demo.ini of the source tree this binary was built from: the default config of the commands that load
+// experts (sample, nll, sweep) when neither --config nor --experts.quality is given.
+std::string bundled_demo_config();
+
 // Makes `test_dataset` (the 10k test images, `switchdiff prepare` format) and `train_statistics` (feature
 // statistics of the 60k training images with `extractor`) when missing. Collective. InputError with the
 // apt-get fix when the package is not installed.

@@ -59,3 +59,21 @@ TEST(CliConfigFile, DemoConfigServesSampleStatsAndFidOnTheBundledModels) {
 
 }  // namespace
 }  // namespace switchdiff
+
+namespace switchdiff {
+namespace {
+
+TEST(CliConfigFile, SampleWithoutConfigOrExpertsUsesTheBundledDemoExperts) {
+  // Run from a scratch folder: the bundled config's relative paths resolve against the source tree.
+  const std::string dir = testing::scratch_dir();
+  const auto r = testing::run_command(fmt::format(
+      "cd {} && {} sample --samples.count 2 --sampler.steps 2 --output.path o.h5", dir, testing::switchdiff_exe()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const io::H5File file = io::H5File::open(dir + "/o.h5", false);
+  EXPECT_EQ(file.string_attribute("/experts/quality", "path"), testing::source_dir() + "/models/quality.pt");
+  EXPECT_EQ(file.string_attribute("/experts/likelihood", "path"), testing::source_dir() + "/models/likelihood.pt");
+  EXPECT_TRUE(testing::contains(testing::switchdiff("nll --help").output, "configs/demo.ini"));
+}
+
+}  // namespace
+}  // namespace switchdiff
