@@ -1,9 +1,13 @@
 #include "pipeline/sweep_job.h"
 
 #include <ATen/ATen.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -73,6 +77,15 @@ void compute_point(const dist::Communicator& comm, const SweepJob& job, int64_t 
   const PointFiles files = point_files(job.output_path, k);
   core::info("\n== sweep point {} of {}: switch sigma {:.6g}{}", k, job.points.size(), point.switch_sigma,
              point.switch_step >= 0 ? fmt::format(" (grid step {})", point.switch_step) : "");
+  // Stages finished by an earlier (stopped) run are kept; say so, so a resumed log reads as one.
+  std::vector<std::string> done;
+  for (const auto& [needed, path, stage] :
+       {std::tuple{needs.samples, files.samples, "samples"}, std::tuple{needs.stats, files.stats, "statistics"},
+        std::tuple{needs.fid, files.fid, "FID"}, std::tuple{needs.jackknife, files.jackknife, "FID jackknife"},
+        std::tuple{needs.nll, files.nll, "bits/dim"}}) {
+    if (needed && exists_on_root(comm, path)) done.push_back(stage);
+  }
+  if (!done.empty()) core::info("resuming point {}: {} already done", k, fmt::format("{}", fmt::join(done, ", ")));
   const bool samples_used = needs.samples && !(needs.stats && exists_on_root(comm, files.stats) &&
                                                (!needs.jackknife || exists_on_root(comm, files.jackknife)));
   if (samples_used && !exists_on_root(comm, files.samples)) {
@@ -165,6 +178,11 @@ SweepOutcome run_sweep_job(const dist::Communicator& comm, const SweepJob& job) 
   check_on_root(comm, [&] { open_sweep_results(job); });
   SweepOutcome outcome;
   outcome.rows = assemble(comm, job);  // points finished by an earlier run or another array task
+  const auto already = std::count_if(outcome.rows.begin(), outcome.rows.end(),
+                                     [](const SweepRow& r) { return r.status == kDone; });
+  if (already > 0) {
+    core::info("resuming {}: {}/{} points already done", job.output_path, already, outcome.rows.size());
+  }
   std::vector<int64_t> selected = job.only;
   if (selected.empty()) {
     for (size_t k = 0; k < job.points.size(); ++k) selected.push_back(static_cast<int64_t>(k));
