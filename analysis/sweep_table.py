@@ -72,8 +72,9 @@ def markdown(r):
     lines.append("")
     lines.append("η = 0: the quality expert alone; η ≥ the sampler's sigma_max: the likelihood expert alone. "
                  "Pareto: no other finished point has both a lower-or-equal FID and a lower-or-equal bits/dim "
-                 "(one strictly lower). Lower is better for FID and bits/dim; SE is the standard error over "
-                 "test images.")
+                 "(one strictly lower). Lower is better for FID and bits/dim. FID ± is its jackknife standard "
+                 "error over seed groups (sweep.fid_jackknife_groups); bits/dim ± is the standard error over test "
+                 "images. Points share seeds and test images: compare two with analysis/compare_points.py (paired).")
     return "\n".join(lines) + "\n"
 
 
