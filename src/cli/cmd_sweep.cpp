@@ -2,7 +2,6 @@
 // one results file. Without --config it runs the bundled Fashion-MNIST demo (configs/demo.ini).
 #include <fmt/format.h>
 
-#include <filesystem>
 
 #include "cli/commands.h"
 #include "cli/demo_data.h"

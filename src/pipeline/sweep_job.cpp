@@ -22,12 +22,23 @@
 namespace switchdiff::pipeline {
 namespace {
 
-// Whether a file exists, as rank 0 sees it: every rank must take the same branch into the collective jobs.
-bool exists_on_root(const dist::Communicator& comm, const std::string& path) {
-  at::Tensor flag = at::zeros({1}, at::kLong);
-  if (comm.is_root()) flag.fill_(std::filesystem::exists(path) ? 1 : 0);
-  comm.broadcast(flag);
-  return flag.item<int64_t>() != 0;
+// Which of a point's work files exist, as rank 0 sees them (one broadcast): every rank must take the same
+// branches into the collective jobs. Each stage writes only its own file, so the answers stay valid while
+// the later stages run.
+struct FinishedStages {
+  bool samples = false, stats = false, fid = false, jackknife = false, nll = false;
+};
+FinishedStages finished_stages(const dist::Communicator& comm, const PointFiles& files) {
+  at::Tensor flags = at::zeros({5}, at::kLong);
+  if (comm.is_root()) {
+    int i = 0;
+    for (const std::string* path : {&files.samples, &files.stats, &files.fid, &files.jackknife, &files.nll}) {
+      flags[i++] = std::filesystem::exists(*path) ? 1 : 0;
+    }
+  }
+  comm.broadcast(flags);
+  const auto flag = [&](int i) { return flags[i].item<int64_t>() != 0; };
+  return {flag(0), flag(1), flag(2), flag(3), flag(4)};
 }
 
 void stop_if_requested(const dist::Communicator& comm, const SweepJob& job, int64_t k) {
@@ -77,18 +88,20 @@ void compute_point(const dist::Communicator& comm, const SweepJob& job, int64_t 
   const PointFiles files = point_files(job.output_path, k);
   core::info("\n== sweep point {} of {}: switch sigma {:.6g}{}", k, job.points.size(), point.switch_sigma,
              point.switch_step >= 0 ? fmt::format(" (grid step {})", point.switch_step) : "");
+  const FinishedStages finished = finished_stages(comm, files);
   // Stages finished by an earlier (stopped) run are kept; say so, so a resumed log reads as one.
   std::vector<std::string> done;
-  for (const auto& [needed, path, stage] :
-       {std::tuple{needs.samples, files.samples, "samples"}, std::tuple{needs.stats, files.stats, "statistics"},
-        std::tuple{needs.fid, files.fid, "FID"}, std::tuple{needs.jackknife, files.jackknife, "FID jackknife"},
-        std::tuple{needs.nll, files.nll, "bits/dim"}}) {
-    if (needed && exists_on_root(comm, path)) done.push_back(stage);
+  for (const auto& [needed, exists, stage] :
+       {std::tuple{needs.samples, finished.samples, "samples"}, std::tuple{needs.stats, finished.stats, "statistics"},
+        std::tuple{needs.fid, finished.fid, "FID"}, std::tuple{needs.jackknife, finished.jackknife, "FID jackknife"},
+        std::tuple{needs.nll, finished.nll, "bits/dim"}}) {
+    if (needed && exists) done.push_back(stage);
   }
   if (!done.empty()) core::info("resuming point {}: {} already done", k, fmt::format("{}", fmt::join(done, ", ")));
-  const bool samples_used = needs.samples && !(needs.stats && exists_on_root(comm, files.stats) &&
-                                               (!needs.jackknife || exists_on_root(comm, files.jackknife)));
-  if (samples_used && !exists_on_root(comm, files.samples)) {
+  // The samples are needed while a stage that reads them is unfinished.
+  const bool samples_used =
+      needs.samples && !(needs.stats && finished.stats && (!needs.jackknife || finished.jackknife));
+  if (samples_used && !finished.samples) {
     SampleJob s;
     s.model = job.model;
     s.switch_sigma = point.switch_sigma;
@@ -102,7 +115,7 @@ void compute_point(const dist::Communicator& comm, const SweepJob& job, int64_t 
     run_sample_job(comm, s);
     stop_if_requested(comm, job, k);
   }
-  if (needs.stats && !exists_on_root(comm, files.stats)) {
+  if (needs.stats && !finished.stats) {
     StatsJob s;
     s.dataset_path = files.samples;
     s.extractor_path = *job.extractor_path;
@@ -114,7 +127,7 @@ void compute_point(const dist::Communicator& comm, const SweepJob& job, int64_t 
     run_stats_job(comm, s);
     stop_if_requested(comm, job, k);
   }
-  if (needs.fid && !exists_on_root(comm, files.fid)) {
+  if (needs.fid && !finished.fid) {
     FidJob f;
     f.samples_path = files.stats;
     f.reference_path = *job.reference_path;
@@ -127,7 +140,7 @@ void compute_point(const dist::Communicator& comm, const SweepJob& job, int64_t 
     core::info("{}: {:.6g}", result.metric, result.fid);
     stop_if_requested(comm, job, k);
   }
-  if (needs.jackknife && !exists_on_root(comm, files.jackknife)) {
+  if (needs.jackknife && !finished.jackknife) {
     FidJackknifeJob j;
     j.samples_path = files.samples;
     j.reference_path = *job.reference_path;
@@ -141,7 +154,7 @@ void compute_point(const dist::Communicator& comm, const SweepJob& job, int64_t 
     core::info("FID standard error (jackknife, {} seed groups): {:.4g}", j.groups, jackknife.standard_error);
     stop_if_requested(comm, job, k);
   }
-  if (needs.nll && !exists_on_root(comm, files.nll)) {
+  if (needs.nll && !finished.nll) {
     NllJob n;
     n.model = job.model;
     n.switch_sigma = point.switch_sigma;
@@ -178,8 +191,8 @@ SweepOutcome run_sweep_job(const dist::Communicator& comm, const SweepJob& job) 
   check_on_root(comm, [&] { open_sweep_results(job); });
   SweepOutcome outcome;
   outcome.rows = assemble(comm, job);  // points finished by an earlier run or another array task
-  const auto already = std::count_if(outcome.rows.begin(), outcome.rows.end(),
-                                     [](const SweepRow& r) { return r.status == kDone; });
+  const auto already =
+      std::count_if(outcome.rows.begin(), outcome.rows.end(), [](const SweepRow& r) { return r.status == kDone; });
   if (already > 0) {
     core::info("resuming {}: {}/{} points already done", job.output_path, already, outcome.rows.size());
   }
