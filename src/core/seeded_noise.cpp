@@ -4,6 +4,8 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include <mutex>
+
 namespace switchdiff::core {
 
 SeededNoise::SeededNoise(std::vector<int64_t> seeds) : seeds_(std::move(seeds)) {
@@ -12,6 +14,15 @@ SeededNoise::SeededNoise(std::vector<int64_t> seeds) : seeds_(std::move(seeds)) 
     // torch.Generator().manual_seed(s) takes the seed as uint64; EDM passes seed % 2^32.
     generators_.push_back(at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed)));
   }
+}
+
+SeededNoise SeededNoise::clone() const {
+  SeededNoise copy(*this);
+  for (auto& generator : copy.generators_) {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator = generator.clone();
+  }
+  return copy;
 }
 
 namespace {

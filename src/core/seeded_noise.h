@@ -14,6 +14,9 @@ namespace switchdiff::core {
 class SeededNoise {
  public:
   explicit SeededNoise(std::vector<int64_t> seeds);
+  // Copies share the generators (a handle, like a reference); clone() copies their states, so the copy draws
+  // the same numbers as the original would from here on, independently.
+  SeededNoise clone() const;
 
   int64_t batch_size() const { return static_cast<int64_t>(seeds_.size()); }
   const std::vector<int64_t>& seeds() const { return seeds_; }

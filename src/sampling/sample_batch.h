@@ -9,6 +9,7 @@
 
 #include "experts/denoiser.h"
 #include "sampling/edm_sampler.h"
+#include "sampling/sweep_sampler.h"
 
 namespace switchdiff::sampling {
 
@@ -22,6 +23,14 @@ struct SampleBatch {
 // batch's seeds.
 SampleBatch sample_seeds(const experts::Denoiser& denoiser, const std::vector<int64_t>& seeds,
                          const SamplerOptions& options);
+
+// The same seeds at every point of a sweep (sampling/sweep_sampler.h): on_point(k, batch) for every point k, with
+// batch.nfe_per_sample = the evaluations point k would cost alone. performed_nfe (per image), when given, is
+// increased by the evaluations the sweep performed.
+void sample_seeds_sweep(const std::vector<std::shared_ptr<const experts::SwitchedDenoiser>>& merged,
+                        const experts::Denoiser& trunk, const std::vector<int64_t>& seeds,
+                        const SamplerOptions& options, const std::function<void(size_t, const SampleBatch&)>& on_point,
+                        int64_t* performed_nfe = nullptr);
 
 // EDM generate.py: (y * 127.5 + 128).clip(0, 255).to(uint8) — truncation, not rounding.
 at::Tensor quantize_images(const at::Tensor& y);
