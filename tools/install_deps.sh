@@ -6,7 +6,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
   libboost-program-options-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libstb-dev libzip-dev zlib1g-dev
-  python3-torch python3-numpy python3-scipy python3-h5py python3-matplotlib
+  python3-torch python3-numpy python3-scipy python3-h5py python3-matplotlib python3-msgpack
   dataset-fashion-mnist
   munge slurmctld slurmd slurm-client
 )
