@@ -8,6 +8,7 @@ PACKAGES=(
   libboost-program-options-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libstb-dev libzip-dev zlib1g-dev
   python3-torch python3-numpy python3-scipy python3-h5py python3-matplotlib python3-msgpack
   dataset-fashion-mnist
+  chromium fonts-dejavu-core  # tests/analysis/test_report.py opens the HTML report in headless chromium
   munge slurmctld slurmd slurm-client
 )
 missing=()

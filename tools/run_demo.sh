@@ -24,3 +24,6 @@ for arg in "$@"; do
 done
 if [ -f analysis/sweep_table.py ]; then /usr/bin/python3 analysis/sweep_table.py "$out" || true; fi
 if [ -f analysis/plot_sweep.py ]; then /usr/bin/python3 analysis/plot_sweep.py "$out" --out results/demo_sweep || true; fi
+if [ -f analysis/report.py ]; then
+  if report=$(/usr/bin/python3 analysis/report.py "$out" --out results/demo_report); then echo "report: $report (and ${report%.html}.md)"; fi
+fi
