@@ -108,8 +108,8 @@ def plot_bpd_vs_eta(series, path):
 def plot_paired_vs_eta(series, path):
     """Paired differences (point - expert) ± 2 paired SE against each pure expert, FID and bits/dim."""
     fig, axes = plt.subplots(1, 2, figsize=SIZES["paired_vs_eta"], constrained_layout=True)
-    fig.suptitle("Paired differences against the pure experts (blue band: η of the quality expert alone; "
-                 "red band: of the likelihood expert alone)", fontsize=10.5)
+    fig.suptitle("Paired differences against the pure experts (shaded: η where one expert runs alone; "
+                 "blue: quality, red: likelihood)", fontsize=10.5)
     for ax, metric, title in ((axes[0], "fid", "FID difference (point − expert)"),
                               (axes[1], "nll_bpd", "bits/dim difference (point − expert)")):
         setup_eta_axis(ax, series)
