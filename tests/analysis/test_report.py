@@ -178,6 +178,17 @@ def test_partial_and_several(path, scratch):
     md = open(os.path.join(scratch, "partial", "report.md"), encoding="utf-8").read() if rc == 0 else ""
     check(rc == 0 and "1 of 5 points are not finished" in md and "point 3 (η=2, partial)" in md,
           f"partial sweep: the missing point is named ({rc}: {err[-200:]})")
+
+    def no_quality_expert(f):  # point 0 (eta = 0) unfinished; a newer column of performed evaluations
+        f["sweep/status"][0] = 1
+        f["sweep/sample_nfe_performed"] = np.full(len(SIGMAS), 11.0 * 32)
+
+    partial = edited_copy(path, os.path.join(scratch, "no_quality.h5"), no_quality_expert)
+    rc, _, err = report(partial, "--out", os.path.join(scratch, "no_quality"))
+    md = open(os.path.join(scratch, "no_quality", "report.md"), encoding="utf-8").read() if rc == 0 else ""
+    check(rc == 0 and "quality expert: **no finished point with η = 0" in md and "**FID: undecided**" in md,
+          f"without the quality-expert point the verdict is undecided ({rc}: {err[-200:]})")
+    check("| sample_nfe_performed |" in md and "| 352 |" in md, "run facts show a newer /sweep column")
     twin = edited_copy(path, os.path.join(scratch, "twin.h5"), lambda f: None)
     rc, _, err = report(path, twin, "--out", os.path.join(scratch, "overlay"))
     md = open(os.path.join(scratch, "overlay", "report.md"), encoding="utf-8").read() if rc == 0 else ""
