@@ -7,6 +7,7 @@
 #include "cli/demo_data.h"
 #include "cli/settings.h"
 #include "cli/sweep_table.h"
+#include "core/error.h"
 #include "core/log.h"
 #include "io/h5_file.h"
 #include "pipeline/merged_model.h"
@@ -15,12 +16,15 @@
 namespace switchdiff::cli {
 namespace {
 
-// Keys that change the numbers of a sweep. Batch sizes, threads, the backend, the output path and which
-// points a run computes do not (results are independent of them), so a resumed run may change them.
+// Keys that change the numbers of a sweep. Threads, the backend, the output path and the array task do not, so a
+// resumed run may change them. Batch sizes set the blocks of a pass (pass.txt checks them while a pass is in
+// progress); between passes they may change (float32 kernels: results agree to rounding, docs/determinism.md).
 bool decides_results(const std::string& key) {
   const std::string section = key.substr(0, key.find('.'));
   if (section == "output" || section == "run") return false;
-  return key != "sweep.points" && key != "sweep.keep_samples" && key != "sweep.preview_images" &&
+  // The point list is not part of the identity either: a finished sweep may gain new switch sigmas.
+  return key != "sweep.task" && key != "sweep.keep_samples" && key != "sweep.preview_images" &&
+         key != "sweep.sigmas" && key != "sweep.steps" &&
          !(key.size() > 6 && key.compare(key.size() - 6, 6, ".batch") == 0);
 }
 
@@ -40,14 +44,46 @@ void print_summary(const pipeline::SweepJob& job, const pipeline::SweepOutcome& 
   int64_t done = 0;
   for (const auto& row : outcome.rows) done += row.status == pipeline::kDone;
   core::info("\n{:<28} {}", "results", job.output_path);
-  core::info("{:<28} {}/{} points done ({} computed by this run)", "sweep", done, outcome.rows.size(),
-             outcome.computed);
-  core::info("{:<28} {}", "time", core::format_duration(outcome.seconds));
-  if (done < static_cast<int64_t>(outcome.rows.size())) {
-    core::info(
-        "points still pending are computed by their own runs (sweep.points) or by running this command "
-        "without sweep.points");
+  core::info("{:<28} {}/{} points done; {} blocks computed by this run", "sweep", done, outcome.rows.size(),
+             outcome.computed_blocks);
+  if (file.is_group("/performed")) {
+    const auto count = [&](const char* name) { return file.int_attribute("/performed", name); };
+    const auto ratio = [](int64_t a, int64_t b) { return b > 0 ? fmt::format("{:.3f}", double(a) / double(b)) : "-"; };
+    core::info("{:<28} sampling {} (quality {}, likelihood {}) of {} attributable: {}x", "network evaluations",
+               count("sample_quality") + count("sample_likelihood"), count("sample_quality"),
+               count("sample_likelihood"), count("sample_attributable"),
+               ratio(count("sample_quality") + count("sample_likelihood"), count("sample_attributable")));
+    core::info("{:<28} PF-ODE {} (quality {}, likelihood {}) of {}: {}x; ELBO {} of {}: {}x", "",
+               count("nll_quality") + count("nll_likelihood"), count("nll_quality"), count("nll_likelihood"),
+               count("nll_attributable"),
+               ratio(count("nll_quality") + count("nll_likelihood"), count("nll_attributable")),
+               count("elbo_quality") + count("elbo_likelihood"), count("elbo_attributable"),
+               ratio(count("elbo_quality") + count("elbo_likelihood"), count("elbo_attributable")));
   }
+  core::info("{:<28} {}", "time", core::format_duration(outcome.seconds));
+  if (!outcome.assembled && outcome.pending_blocks > 0) {
+    core::info("{} blocks of the pass are still missing: other array tasks compute them, or run this command "
+               "without sweep.task to compute them and assemble the results",
+               outcome.pending_blocks);
+  }
+}
+
+// sweep.task = "i/n".
+pipeline::SweepTask sweep_task(const core::Config& config) {
+  pipeline::SweepTask task;
+  if (!config.has("sweep.task")) return task;
+  const std::string text = config.text("sweep.task");
+  const auto slash = text.find('/');
+  try {
+    size_t used = 0;
+    task.index = std::stoll(text.substr(0, slash), &used);
+    if (slash == std::string::npos || used != slash) throw std::invalid_argument(text);
+    task.count = std::stoll(text.substr(slash + 1), &used);
+    if (used != text.size() - slash - 1) throw std::invalid_argument(text);
+  } catch (const std::exception&) {
+    throw make_error<ConfigError>("sweep.task = '{}': give i/n, e.g. 3/8 for array task 3 of 8", text);
+  }
+  return task;
 }
 
 }  // namespace
@@ -59,8 +95,9 @@ Command sweep_command() {
       "Runs a switch-point sweep: for every switch sigma of sweep.sigmas (or grid index of sweep.steps), draws "
       "samples.count samples from the merged model and measures their FID against fid.reference, and the "
       "PF-ODE bits/dim (and ELBO) of nll.dataset. Writes one results file (--output.path, default "
-      "results/sweep.h5): /sweep (one row per point) and /points/<k>. Resumes where a stopped run left off; "
-      "sweep.points restricts a run to some points (SLURM array tasks). Without --config it runs the bundled "
+      "results/sweep.h5): /sweep (one row per point) and /points/<k>. All points are computed in one pass that "
+      "shares the trajectories they have in common. Resumes where a stopped run left off; sweep.task = i/n "
+      "computes one share of the blocks (SLURM array tasks). Without --config it runs the bundled "
       "Fashion-MNIST demo.";
   c.spec.sections = {"experts", "sweep", "sampler", "samples", "nll", "fid", "output", "run"};
   c.spec.default_config = bundled_demo_config();
@@ -69,9 +106,7 @@ Command sweep_command() {
     pipeline::SweepJob job;
     job.sampler = sampler_options(config);
     for (const SwitchPoint& p : sweep_points(config, job.sampler)) job.points.push_back({p.sigma, p.step});
-    if (config.has("sweep.points")) {
-      for (const double k : config.number_list("sweep.points")) job.only.push_back(static_cast<int64_t>(k));
-    }
+    job.task = sweep_task(config);
     job.sample_count = config.integer("samples.count");
     job.seed_base = config.integer("samples.seed_base");
     job.sample_batch = config.integer("samples.batch");

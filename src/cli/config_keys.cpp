@@ -79,10 +79,11 @@ void declare_sections(core::Config& c, const std::vector<std::string>& sections)
     } else if (s == "sweep") {
       c.declare({"sweep.sigmas", "", "explicit list of switch sigmas, e.g. 0, 0.06, 0.3, 1.0, 80"});
       c.declare({"sweep.steps", "", "'all' (every grid index and both pure experts) or a list of grid indices"});
-      c.declare({"sweep.points", "", "compute only these sweep points (0-based indices, e.g. a SLURM array task's)"});
+      c.declare({"sweep.task", "", "i/n: compute only the i-th of n equal ranges of the budget's blocks (SLURM array "
+                                   "task i of n); the run that finds every block done assembles the results"});
       c.declare({"sweep.keep_samples", "false",
-                 "keep each point's samples file (else deleted once its statistics "
-                 "are in the results)"});
+                 "also write every point's samples to <output>.samples/point_<k>.h5 (else only the preview "
+                 "images are kept)"});
       c.declare({"sweep.preview_images", "16", "samples per point stored in /points/<k>/images"});
       c.declare({"sweep.fid_jackknife_groups", "10",
                  "FID standard error by a jackknife over this many seed groups "

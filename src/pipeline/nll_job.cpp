@@ -30,7 +30,8 @@ std::string run_identity(const NllJob& job, int64_t count) {
                      o.elbo_options.samples);
 }
 
-// Mean and standard error of the mean of a column.
+}  // namespace
+
 std::pair<double, double> mean_and_stderr(const std::vector<double>& v) {
   const double n = static_cast<double>(v.size());
   double mean = 0;
@@ -41,7 +42,6 @@ std::pair<double, double> mean_and_stderr(const std::vector<double>& v) {
   return {mean, stderr_};
 }
 
-}  // namespace
 
 NllSummary run_nll_job(const dist::Communicator& comm, const NllJob& job) {
   if (job.batch < 1) throw make_error<ConfigError>("nll.batch = {} must be >= 1", job.batch);

@@ -5,6 +5,7 @@
 // /elbo_bpd_stderr, /elbo_nfe) with mean and standard error attributes. Resumable like sample.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dist/communicator.h"
@@ -37,6 +38,9 @@ struct NllSummary {
 
 // Collective. Throws Interrupted after a stop request (progress saved).
 NllSummary run_nll_job(const dist::Communicator& comm, const NllJob& job);
+
+// Mean and standard error of the mean (sample sd / sqrt(n); NaN for n < 2) of per-image values.
+std::pair<double, double> mean_and_stderr(const std::vector<double>& values);
 
 // Per-image values of a block, one row per image (the payload the ranks exchange); the column order.
 enum NllColumn : int64_t { kNllBpd, kNfe, kAccepted, kRejected, kElboBpd, kElboStderr, kElboNfe, kNumNllColumns };

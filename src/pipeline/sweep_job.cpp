@@ -1,228 +1,225 @@
 #include "pipeline/sweep_job.h"
 
 #include <ATen/ATen.h>
-#include <fmt/ranges.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <string>
-#include <tuple>
-#include <vector>
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <optional>
 
 #include "core/error.h"
 #include "core/log.h"
-#include "pipeline/fid_jackknife_job.h"
-#include "pipeline/fid_job.h"
-#include "pipeline/nll_job.h"
+#include "pipeline/compute_device.h"
 #include "pipeline/root_check.h"
-#include "pipeline/sample_job.h"
-#include "pipeline/stats_job.h"
 #include "pipeline/stop_request.h"
+#include "pipeline/sweep_blocks.h"
+#include "pipeline/sweep_records.h"
 
 namespace switchdiff::pipeline {
 namespace {
 
-// Which of a point's work files exist, as rank 0 sees them (one broadcast): every rank must take the same
-// branches into the collective jobs. Each stage writes only its own file, so the answers stay valid while
-// the later stages run.
-struct FinishedStages {
-  bool samples = false, stats = false, fid = false, jackknife = false, nll = false;
-};
-FinishedStages finished_stages(const dist::Communicator& comm, const PointFiles& files) {
-  at::Tensor flags = at::zeros({5}, at::kLong);
-  if (comm.is_root()) {
-    int i = 0;
-    for (const std::string* path : {&files.samples, &files.stats, &files.fid, &files.jackknife, &files.nll}) {
-      flags[i++] = std::filesystem::exists(*path) ? 1 : 0;
-    }
-  }
-  comm.broadcast(flags);
-  const auto flag = [&](int i) { return flags[i].item<int64_t>() != 0; };
-  return {flag(0), flag(1), flag(2), flag(3), flag(4)};
-}
-
-void stop_if_requested(const dist::Communicator& comm, const SweepJob& job, int64_t k) {
-  if (comm.any(stop_requested())) {
-    throw make_error<Interrupted>(
-        "stopped by a signal during sweep point {}; finished stages are saved in {}; run "
-        "the same command again to resume",
-        k, work_folder(job.output_path));
-  }
-}
-
 void validate(const SweepJob& job) {
   if (job.points.empty()) throw ConfigError("the sweep has no points; set sweep.sigmas or sweep.steps");
-  for (int64_t k : job.only) {
-    if (k < 0 || k >= static_cast<int64_t>(job.points.size())) {
-      throw make_error<ConfigError>("sweep.points contains {}: this sweep has points 0..{}", k, job.points.size() - 1);
-    }
+  if (job.task.count < 1 || job.task.index < 0 || job.task.index >= job.task.count) {
+    throw make_error<ConfigError>("sweep.task = {}/{}: give i/n with 0 <= i < n (e.g. the SLURM array task's)",
+                                  job.task.index, job.task.count);
   }
   if (job.sample_count < 0) throw make_error<ConfigError>("samples.count = {} must be >= 0", job.sample_count);
-  if (point_needs(job).jackknife && job.sample_count < 2 * job.fid_jackknife_groups) {
+  if (job.sample_batch < 1) throw make_error<ConfigError>("samples.batch = {} must be >= 1", job.sample_batch);
+  if (job.nll_batch < 1) throw make_error<ConfigError>("nll.batch = {} must be >= 1", job.nll_batch);
+  if (job.fid_batch < 1) throw make_error<ConfigError>("fid.batch = {} must be >= 1", job.fid_batch);
+  if (job.preview_images < 0) {
+    throw make_error<ConfigError>("sweep.preview_images = {} must be >= 0", job.preview_images);
+  }
+  if (job.fid_jackknife_groups < 0 || job.fid_jackknife_groups == 1) {
+    throw make_error<ConfigError>("sweep.fid_jackknife_groups = {}: use 0 (no FID standard error) or >= 2",
+                                  job.fid_jackknife_groups);
+  }
+  if (job.reference_path && !job.extractor_path) {
+    throw ConfigError("fid.reference is set but fid.extractor is not: FID needs the extractor that made the reference");
+  }
+  const bool samples = job.sample_count > 0, nll = job.nll_dataset && job.nll_count != 0;
+  if (!samples && !nll) {
+    throw ConfigError("the sweep measures nothing: set samples.count > 0 (samples, FID) and/or nll.dataset (bits/dim)");
+  }
+  if (job.extractor_path && samples && job.sample_count < 2) {
+    throw make_error<ConfigError>("samples.count = {}: feature statistics need at least 2 samples", job.sample_count);
+  }
+  if (job.reference_path && job.fid_jackknife_groups >= 2 && job.sample_count < 2 * job.fid_jackknife_groups) {
     throw make_error<ConfigError>(
         "sweep.fid_jackknife_groups = {} needs samples.count >= {} (2 per group); lower it, "
         "or set it to 0 to skip the FID standard error",
         job.fid_jackknife_groups, 2 * job.fid_jackknife_groups);
   }
-  if (job.reference_path && !job.extractor_path) {
-    throw ConfigError("fid.reference is set but fid.extractor is not: FID needs the extractor that made the reference");
-  }
-  const PointNeeds needs = point_needs(job);
-  if (!needs.samples && !needs.nll) {
-    throw ConfigError("the sweep measures nothing: set samples.count > 0 (samples, FID) and/or nll.dataset (bits/dim)");
-  }
   // Every point's experts must cover the noise levels it uses, checked now rather than hours into the run.
   for (const SweepPoint& p : job.points) {
-    if (needs.samples) {
-      job.model->at_switch(p.switch_sigma, job.sampler.schedule.sigma_min, job.sampler.schedule.sigma_max);
+    if (samples) job.model->at_switch(p.switch_sigma, job.sampler.schedule.sigma_min, job.sampler.schedule.sigma_max);
+    if (nll) job.model->at_switch(p.switch_sigma, job.nll_options.ode.sigma_min, job.nll_options.ode.sigma_max);
+  }
+}
+
+// Rank 0's pass (points, block plans) on every rank.
+SweepPass broadcast_pass(const dist::Communicator& comm, const SweepPass& root_pass) {
+  std::vector<int64_t> header{static_cast<int64_t>(root_pass.rows.size()), root_pass.samples.num_items(),
+                              root_pass.samples.block_size(), root_pass.images.num_items(),
+                              root_pass.images.block_size()};
+  at::Tensor h = at::tensor(header, at::kLong);
+  comm.broadcast(h);
+  const int64_t points = h[0].item<int64_t>();
+  at::Tensor rows = at::zeros({points}, at::kLong), sigmas = at::zeros({points}, at::kDouble);
+  if (comm.is_root()) {
+    for (int64_t p = 0; p < points; ++p) {
+      rows[p] = root_pass.rows[static_cast<size_t>(p)];
+      sigmas[p] = root_pass.switch_sigmas[static_cast<size_t>(p)];
     }
-    if (needs.nll) job.model->at_switch(p.switch_sigma, job.nll_options.ode.sigma_min, job.nll_options.ode.sigma_max);
   }
+  comm.broadcast(rows);
+  comm.broadcast(sigmas);
+  SweepPass pass;
+  for (int64_t p = 0; p < points; ++p) {
+    pass.rows.push_back(rows[p].item<int64_t>());
+    pass.switch_sigmas.push_back(sigmas[p].item<double>());
+  }
+  if (points > 0) {
+    pass.samples = dist::ShardPlan(h[1].item<int64_t>(), h[2].item<int64_t>(), 1);
+    pass.images = dist::ShardPlan(h[3].item<int64_t>(), h[4].item<int64_t>(), 1);
+  }
+  return pass;
 }
 
-// One sweep point: each stage is skipped when its output exists (finished earlier), and resumes from its
-// own .partial file when a stopped run left one.
-void compute_point(const dist::Communicator& comm, const SweepJob& job, int64_t k) {
-  const SweepPoint& point = job.points[static_cast<size_t>(k)];
-  const PointNeeds needs = point_needs(job);
-  const PointFiles files = point_files(job.output_path, k);
-  core::info("\n== sweep point {} of {}: switch sigma {:.6g}{}", k, job.points.size(), point.switch_sigma,
-             point.switch_step >= 0 ? fmt::format(" (grid step {})", point.switch_step) : "");
-  const FinishedStages finished = finished_stages(comm, files);
-  // Stages finished by an earlier (stopped) run are kept; say so, so a resumed log reads as one.
-  std::vector<std::string> done;
-  for (const auto& [needed, exists, stage] :
-       {std::tuple{needs.samples, finished.samples, "samples"}, std::tuple{needs.stats, finished.stats, "statistics"},
-        std::tuple{needs.fid, finished.fid, "FID"}, std::tuple{needs.jackknife, finished.jackknife, "FID jackknife"},
-        std::tuple{needs.nll, finished.nll, "bits/dim"}}) {
-    if (needed && exists) done.push_back(stage);
-  }
-  if (!done.empty()) core::info("resuming point {}: {} already done", k, fmt::format("{}", fmt::join(done, ", ")));
-  // The samples are needed while a stage that reads them is unfinished.
-  const bool samples_used =
-      needs.samples && !(needs.stats && finished.stats && (!needs.jackknife || finished.jackknife));
-  if (samples_used && !finished.samples) {
-    SampleJob s;
-    s.model = job.model;
-    s.switch_sigma = point.switch_sigma;
-    s.switch_step = point.switch_step;
-    s.sampler = job.sampler;
-    s.count = job.sample_count;
-    s.seed_base = job.seed_base;
-    s.batch = job.sample_batch;
-    s.output_path = files.samples;
-    s.meta = job.meta;
-    run_sample_job(comm, s);
-    stop_if_requested(comm, job, k);
-  }
-  if (needs.stats && !finished.stats) {
-    StatsJob s;
-    s.dataset_path = files.samples;
-    s.extractor_path = *job.extractor_path;
-    s.options.batch = job.fid_batch;
-    s.device = job.device;
-    s.options.progress_label = "stats";
-    s.output_path = files.stats;
-    s.meta = job.meta;
-    run_stats_job(comm, s);
-    stop_if_requested(comm, job, k);
-  }
-  if (needs.fid && !finished.fid) {
-    FidJob f;
-    f.samples_path = files.stats;
-    f.reference_path = *job.reference_path;
-    f.extractor_path = job.extractor_path;
-    f.batch = job.fid_batch;
-    f.device = job.device;
-    f.output_path = files.fid;
-    f.meta = job.meta;
-    const FidJobResult result = run_fid_job(comm, f);
-    core::info("{}: {:.6g}", result.metric, result.fid);
-    stop_if_requested(comm, job, k);
-  }
-  if (needs.jackknife && !finished.jackknife) {
-    FidJackknifeJob j;
-    j.samples_path = files.samples;
-    j.reference_path = *job.reference_path;
-    j.extractor_path = *job.extractor_path;
-    j.groups = job.fid_jackknife_groups;
-    j.batch = job.fid_batch;
-    j.device = job.device;
-    j.output_path = files.jackknife;
-    j.meta = job.meta;
-    const auto jackknife = run_fid_jackknife_job(comm, j);
-    core::info("FID standard error (jackknife, {} seed groups): {:.4g}", j.groups, jackknife.standard_error);
-    stop_if_requested(comm, job, k);
-  }
-  if (needs.nll && !finished.nll) {
-    NllJob n;
-    n.model = job.model;
-    n.switch_sigma = point.switch_sigma;
-    n.switch_step = point.switch_step;
-    n.options = job.nll_options;
-    n.dataset_path = *job.nll_dataset;
-    n.count = job.nll_count;
-    n.batch = job.nll_batch;
-    n.output_path = files.nll;
-    n.meta = job.meta;
-    const NllSummary s = run_nll_job(comm, n);
-    core::info("NLL: {:.5f} ± {:.5f} bits/dim, {:.1f} NFE per image", s.nll_bpd, s.nll_bpd_stderr, s.nfe_mean);
-  }
+std::vector<uint8_t> broadcast_flags(const dist::Communicator& comm, std::vector<uint8_t> flags, int64_t n) {
+  at::Tensor t = at::zeros({n}, at::kByte);
+  if (comm.is_root()) std::copy(flags.begin(), flags.end(), t.data_ptr<uint8_t>());
+  comm.broadcast(t);
+  return std::vector<uint8_t>(t.data_ptr<uint8_t>(), t.data_ptr<uint8_t>() + n);
 }
 
-std::vector<SweepRow> assemble(const dist::Communicator& comm, const SweepJob& job) {
-  std::vector<SweepRow> rows;
-  check_on_root(comm, [&] { rows = assemble_sweep_results(job); });
-  // Every rank needs the statuses to skip the same points.
-  at::Tensor status = at::zeros({static_cast<int64_t>(job.points.size())}, at::kLong);
-  for (size_t k = 0; k < rows.size(); ++k) status[static_cast<int64_t>(k)] = rows[k].status;
+std::vector<SweepRow> broadcast_rows(const dist::Communicator& comm, std::vector<SweepRow> rows) {
+  at::Tensor n = at::tensor({static_cast<int64_t>(rows.size())}, at::kLong);
+  comm.broadcast(n);
+  at::Tensor status = at::zeros({n[0].item<int64_t>()}, at::kLong);
+  if (comm.is_root()) {
+    for (size_t k = 0; k < rows.size(); ++k) status[static_cast<int64_t>(k)] = rows[k].status;
+  }
   comm.broadcast(status);
   if (!comm.is_root()) {
-    rows.assign(job.points.size(), SweepRow{});
+    rows.assign(static_cast<size_t>(status.size(0)), SweepRow{});
     for (size_t k = 0; k < rows.size(); ++k) rows[k].status = status[static_cast<int64_t>(k)].item<int64_t>();
   }
   return rows;
+}
+
+// The inputs every rank needs to compute blocks: the merges of the pass's points, the trunk, the extractor
+// and the test images.
+struct LoadedInputs {
+  SweepBlockInputs blocks;
+  std::unique_ptr<experts::FeatureExtractor> extractor;
+  std::unique_ptr<io::DatasetReader> test_images;
+};
+
+LoadedInputs load_inputs(const dist::Communicator& comm, const SweepJob& job, const SweepPass& pass) {
+  LoadedInputs in;
+  in.blocks.job = &job;
+  in.blocks.pass = &pass;
+  const auto& s = job.sampler.schedule;
+  const auto& ode = job.nll_options.ode;
+  for (const double eta : pass.switch_sigmas) {
+    if (pass.samples.num_items() > 0) in.blocks.sampling_merges.push_back(job.model->at_switch(eta, s.sigma_min, s.sigma_max));
+    if (pass.images.num_items() > 0) in.blocks.likelihood_merges.push_back(job.model->at_switch(eta, ode.sigma_min, ode.sigma_max));
+  }
+  in.blocks.trunk = std::make_shared<experts::SwitchedDenoiser>(
+      std::vector<std::shared_ptr<const experts::Denoiser>>{job.model->experts().front().denoiser},
+      std::vector<double>{});
+  if (job.extractor_path && pass.samples.num_items() > 0) {
+    in.extractor = std::make_unique<experts::FeatureExtractor>(*job.extractor_path, compute_device(comm, job.device));
+    in.blocks.extractor = in.extractor.get();
+  }
+  if (pass.images.num_items() > 0) {
+    in.test_images = std::make_unique<io::DatasetReader>(*job.nll_dataset);
+    in.blocks.test_images = in.test_images.get();
+  }
+  return in;
 }
 
 }  // namespace
 
 SweepOutcome run_sweep_job(const dist::Communicator& comm, const SweepJob& job) {
   validate(job);
-  check_on_root(comm, [&] { open_sweep_results(job); });
   SweepOutcome outcome;
-  outcome.rows = assemble(comm, job);  // points finished by an earlier run or another array task
-  const auto already =
-      std::count_if(outcome.rows.begin(), outcome.rows.end(), [](const SweepRow& r) { return r.status == kDone; });
-  if (already > 0) {
-    core::info("resuming {}: {}/{} points already done", job.output_path, already, outcome.rows.size());
-  }
-  std::vector<int64_t> selected = job.only;
-  if (selected.empty()) {
-    for (size_t k = 0; k < job.points.size(); ++k) selected.push_back(static_cast<int64_t>(k));
-  }
+  SweepPass root_pass;
+  std::vector<SweepRow> rows;
+  check_on_root(comm, [&] { root_pass = open_sweep(job, &rows); });
+  const SweepPass pass = broadcast_pass(comm, root_pass);
+  outcome.rows = broadcast_rows(comm, rows);
   const auto start = std::chrono::steady_clock::now();
-  int64_t finished = 0;
-  for (int64_t k : selected) {
-    if (outcome.rows[static_cast<size_t>(k)].status == kDone) {
-      ++finished;
-      continue;
-    }
-    try {
-      compute_point(comm, job, k);
-    } catch (const Interrupted&) {
-      assemble(comm, job);  // keep every finished point before exiting
-      throw;
-    }
-    outcome.rows = assemble(comm, job);
-    ++outcome.computed;
-    ++finished;
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double per_point = elapsed / static_cast<double>(outcome.computed);
-    core::info("== sweep: {}/{} points of this run done, {} per point, ETA {}", finished, selected.size(),
-               core::format_duration(per_point),
-               core::format_duration(per_point * static_cast<double>(selected.size() - finished)));
-    if (finished < static_cast<int64_t>(selected.size())) stop_if_requested(comm, job, k);
+  if (pass.rows.empty()) {
+    core::info("{}: all {} points are done", job.output_path, outcome.rows.size());
+    return outcome;
   }
+  const int64_t total = pass.num_blocks();
+  std::vector<uint8_t> done;
+  check_on_root(comm, [&] { done = finished_records(job.output_path, pass); });
+  done = broadcast_flags(comm, done, total);
+  const int64_t first = job.task.index * total / job.task.count, last = (job.task.index + 1) * total / job.task.count;
+  std::vector<int64_t> todo;
+  for (int64_t b = first; b < last; ++b) {
+    if (!done[static_cast<size_t>(b)]) todo.push_back(b);
+  }
+  const auto already = std::count(done.begin(), done.end(), uint8_t{1});
+  core::info("sweep pass: {} points (switch sigmas {}) x {} blocks ({} sample blocks of {}, {} test-image blocks of "
+             "{}); {} blocks already done{}",
+             pass.rows.size(), fmt::format("{:.4g}", fmt::join(pass.switch_sigmas, ", ")), total,
+             pass.samples.num_blocks(), pass.samples.block_size(), pass.images.num_blocks(), pass.images.block_size(),
+             already,
+             job.task.count > 1 ? fmt::format("; task {}/{} computes blocks {}..{}", job.task.index, job.task.count,
+                                              first, last - 1)
+                                : "");
+  if (!todo.empty()) {
+    const LoadedInputs inputs = load_inputs(comm, job, pass);
+    const int64_t world = comm.size();
+    const int64_t rounds = (static_cast<int64_t>(todo.size()) + world - 1) / world;
+    core::Progress progress(fmt::format("sweep ({} points)", pass.rows.size()), static_cast<int64_t>(todo.size()),
+                            "blocks");
+    for (int64_t round = 0; round < rounds; ++round) {
+      const int64_t mine = round * world + comm.rank();
+      std::exception_ptr failure;
+      if (mine < static_cast<int64_t>(todo.size())) {
+        try {
+          compute_sweep_block(inputs.blocks, todo[static_cast<size_t>(mine)]);
+        } catch (const Error&) {
+          failure = std::current_exception();
+        }
+      }
+      // Every rank learns of a failure on any rank (the same exit on all of them, never a hang).
+      if (comm.any(failure != nullptr)) {
+        if (failure) std::rethrow_exception(failure);
+        throw make_error<CommError>("another rank failed while computing sweep blocks (see its message)");
+      }
+      outcome.computed_blocks = std::min<int64_t>((round + 1) * world, static_cast<int64_t>(todo.size()));
+      progress.update(outcome.computed_blocks);
+      if (round + 1 < rounds && comm.any(stop_requested())) {
+        throw make_error<Interrupted>(
+            "stopped by a signal after {}/{} blocks of this run; finished blocks are saved in {}; run the same "
+            "command again to resume",
+            outcome.computed_blocks, todo.size(), records_folder(job.output_path));
+      }
+    }
+    progress.finish();
+  }
+  comm.barrier();
+  // Whoever finds every record present reduces them (the last array task to finish, or the assembly job).
+  check_on_root(comm, [&] {
+    const std::vector<uint8_t> now = finished_records(job.output_path, pass);
+    outcome.pending_blocks = std::count(now.begin(), now.end(), uint8_t{0});
+    if (outcome.pending_blocks == 0) {
+      rows = assemble_sweep(job, pass);
+      outcome.assembled = true;
+    } else {
+      rows = read_sweep_rows(job.output_path);
+    }
+  });
+  outcome.rows = broadcast_rows(comm, rows);
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return outcome;
 }

@@ -1,12 +1,15 @@
 #pragma once
-// `switchdiff sweep` (SPEC §7-§9): for every switch point eta of a sweep, the merged model's samples, their
-// feature statistics and FID, and the PF-ODE bits/dim (+ ELBO) of a test set, collected in one results
-// file (pipeline/sweep_results.h). Glue only: each stage is the job the single-purpose command runs
-// (sample_job, stats_job, fid_job, nll_job), so a point's numbers equal what those commands give, and
-// each stage resumes where a stopped run left it.
+// `switchdiff sweep`, the main job (docs/sweep.md): FID and bits/dim of the merged model at every switch point
+// eta, computed in ONE pass over the budget. The budget is cut into fixed global blocks (samples.batch seeds;
+// nll.batch test images); every block computes all pending points at once, sharing the quality expert's
+// sampling trunk (sampling/sweep_sampler.h) and the likelihood expert's PF-ODE segment and ELBO evaluations
+// (likelihood/shared_likelihood.h). A block's results go to its own record file (pipeline/sweep_records.h),
+// written whole and renamed into place, so a killed run loses at most the blocks in flight. Once every block
+// of the pass exists, rank 0 reduces the records in block order (pipeline/sweep_results.h): the numbers depend
+// on the blocks only, never on the rank count, the array-task split or the order blocks finished in.
 //
-// `only` restricts a run to some points (a SLURM array task per point); every run then assembles all
-// finished points into the results file, so the last task to finish leaves it complete.
+// Ranks take the pass's missing blocks round-robin; an array task (sweep.task = i/n) takes the i-th of n
+// contiguous block ranges. Whoever finds every block present assembles the results file.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,10 +29,16 @@ struct SweepPoint {
   int64_t switch_step = -1;  // grid index k when given as sweep.steps, else -1
 };
 
+// One array task's share of the blocks: task `index` of `count` (0 <= index < count).
+struct SweepTask {
+  int64_t index = 0;
+  int64_t count = 1;
+};
+
 struct SweepJob {
   const MergedModel* model = nullptr;
   std::vector<SweepPoint> points;
-  std::vector<int64_t> only;  // indices into points computed by this run; empty: all
+  SweepTask task;
 
   sampling::SamplerOptions sampler;
   int64_t sample_count = 0;  // 0: no sampling (and no FID)
@@ -38,16 +47,16 @@ struct SweepJob {
 
   std::optional<std::string> extractor_path;  // feature statistics of the samples (mu, sigma, IS)
   std::optional<std::string> reference_path;  // FID against these statistics (needs the extractor)
-  int64_t fid_batch = 64;
-  std::string device = "auto";        // run.device for the extractor (the experts are loaded by the caller)
-  int64_t fid_jackknife_groups = 10;  // FID standard error over this many seed groups (0: none)
+  int64_t fid_batch = 64;                     // images per extractor call inside a block
+  std::string device = "auto";                // run.device for the extractor (the experts are loaded by the caller)
+  int64_t fid_jackknife_groups = 10;          // FID standard error over this many seed groups (0: none)
 
   std::optional<std::string> nll_dataset;  // bits/dim on its first nll_count images (-1: all)
   int64_t nll_count = -1;
   int64_t nll_batch = 16;
   likelihood::LikelihoodOptions nll_options;
 
-  bool keep_samples = false;    // keep each point's samples file after its statistics are taken
+  bool keep_samples = false;    // also write every point's samples (<output>.samples/point_<k>.h5)
   int64_t preview_images = 16;  // samples stored in /points/<k>/images
   std::string output_path;
   std::string identity;  // the settings that decide the numbers (set by the caller; expert hashes are added)
@@ -55,12 +64,14 @@ struct SweepJob {
 };
 
 struct SweepOutcome {
-  std::vector<SweepRow> rows;  // every point of the sweep, as the results file holds them now
-  int64_t computed = 0;        // points this run worked on
+  std::vector<SweepRow> rows;     // every point of the results file, as it holds them now
+  int64_t computed_blocks = 0;    // blocks this run computed
+  int64_t pending_blocks = 0;     // blocks of the pass still missing (other array tasks', or after a stop)
+  bool assembled = false;         // this run wrote the pass's points into the results file
   double seconds = 0;
 };
 
-// Collective over comm. Throws Interrupted (exit 3) after a stop request, once finished points are saved.
+// Collective over comm. Throws Interrupted (exit 3) after a stop request, once the finished blocks are saved.
 SweepOutcome run_sweep_job(const dist::Communicator& comm, const SweepJob& job);
 
 }  // namespace switchdiff::pipeline

@@ -1,25 +1,25 @@
 #pragma once
-// The results file of a switch-point sweep (SPEC §8) and the per-point work files behind it.
+// The results file of a switch-point sweep (docs/formats.md, "sweep results") and the pass that fills it.
 //
-// A sweep point k is computed as ordinary resumable job outputs in the work folder `<output>.work/`
-// (point_<k>.samples.h5, .stats.h5, .fid.h5, .nll.h5: the files `sample`, `stats`, `fid` and `nll` write).
-// The results file `<output>` holds one row per point in /sweep and the point's arrays in /points/<k>/;
-// rank 0 copies a point in once all its work files are finished and never rewrites it afterwards.
+// `<output>` holds one /sweep row per point and the point's arrays in /points/<k>/. It is never modified in
+// place: every change is a complete new file committed by pipeline/durable_file.h, so a kill leaves either the
+// old file or the new one. A point is done once its row says so in a committed file; it is never rewritten.
 //
-// Several processes may assemble at once (a SLURM array: one task per point), so every open of the
-// results file happens under an exclusive lock (flock on `<output>.work/lock`). A run's identity (the
-// settings that decide the numbers, plus the experts' SHA-256) is stored in the results file and in the
-// work folder; a run with another identity is refused before any work, naming the lines that differ.
-// Rank 0 only; no collectives here.
+// The work folder `<output>.work/` holds identity.txt (the run identity: the settings that decide the numbers,
+// plus the experts' SHA-256), pass.txt (the points and blocks of the pass in progress) and blocks/ (the records,
+// pipeline/sweep_records.h). Every step that reads or writes these happens under an exclusive lock
+// (flock on `<output>.work/lock`), so SLURM array tasks can share them. Rank 0 only; no collectives here.
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "pipeline/sweep_records.h"
 
 namespace switchdiff::pipeline {
 
 struct SweepJob;
 
-// One /sweep row (SPEC §8 columns, plus fid_stderr and elbo_bpd_stderr). NaN where a metric is off.
+// One /sweep row (NaN where a metric is off).
 struct SweepRow {
   double switch_sigma = 0;
   int64_t switch_step = -1;
@@ -32,26 +32,28 @@ struct SweepRow {
 };
 enum SweepStatus : int64_t { kPending = 0, kPartial = 1, kDone = 2 };
 
-// Work files of point k (paths; they may not exist yet).
-struct PointFiles {
-  std::string samples, stats, fid, jackknife, nll;
-};
 std::string work_folder(const std::string& output_path);
-PointFiles point_files(const std::string& output_path, int64_t k);
 
-// Which work files a point of this job needs before it is finished.
-struct PointNeeds {
-  bool samples = false, stats = false, fid = false, jackknife = false, nll = false;
+// Evaluations a pass performed, summed over images (and repeats), per expert; and the sum over its points of
+// what each would cost alone (its attributable evaluations).
+struct PerformedEvaluations {
+  int64_t sample_quality = 0, sample_likelihood = 0, sample_attributable = 0;
+  int64_t nll_quality = 0, nll_likelihood = 0, nll_attributable = 0;
+  int64_t elbo_quality = 0, elbo_likelihood = 0, elbo_attributable = 0;
 };
-PointNeeds point_needs(const SweepJob& job);
 
-// Creates the results file and work folder, or checks that existing ones belong to this run (ConfigError
-// naming the differing settings otherwise). Refuses a path that holds something other than a sweep.
-void open_sweep_results(const SweepJob& job);
+// Creates the results file (every point pending), or checks that an existing one belongs to this run
+// (ConfigError naming the differing settings otherwise) and adds rows for points it lacks. Then opens the
+// pass over every point not done: creates pass.txt, or checks that the pass in progress is this one. Returns
+// the pass (rows empty when every point is done) and all rows.
+SweepPass open_sweep(const SweepJob& job, std::vector<SweepRow>* rows);
 
-// Copies every finished point that is not yet in the results file, marks the others partial (some work
-// file exists) or pending, and returns all rows. Once a point is copied, its samples file is deleted unless
-// sweep.keep_samples is set or the samples are the point's only product (no extractor).
-std::vector<SweepRow> assemble_sweep_results(const SweepJob& job);
+// Reduces the pass's records (all present) in block order into its points, commits the new results file with
+// them marked done, and removes the records and pass.txt. Returns all rows. When another process assembled
+// the pass first, only reads the rows.
+std::vector<SweepRow> assemble_sweep(const SweepJob& job, const SweepPass& pass);
+
+// Rows of a results file (rank 0).
+std::vector<SweepRow> read_sweep_rows(const std::string& output_path);
 
 }  // namespace switchdiff::pipeline

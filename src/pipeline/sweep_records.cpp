@@ -1,0 +1,42 @@
+#include "pipeline/sweep_records.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "io/h5_file.h"
+
+namespace switchdiff::pipeline {
+
+std::string records_folder(const std::string& output_path) { return output_path + ".work/blocks"; }
+
+std::string record_path(const std::string& output_path, const SweepPass& pass, int64_t block) {
+  return pass.is_sample_block(block)
+             ? fmt::format("{}/s{}.h5", records_folder(output_path), block)
+             : fmt::format("{}/n{}.h5", records_folder(output_path), block - pass.samples.num_blocks());
+}
+
+std::vector<uint8_t> finished_records(const std::string& output_path, const SweepPass& pass) {
+  std::vector<uint8_t> done(static_cast<size_t>(pass.num_blocks()), 0);
+  for (int64_t b = 0; b < pass.num_blocks(); ++b) {
+    const std::string path = record_path(output_path, pass, b);
+    if (!std::filesystem::exists(path)) continue;
+    try {
+      const io::H5File record = io::H5File::open_input(path);
+      if (record.has_attribute("/", "complete") && record.int_attribute("/", "complete") == 1) {
+        done[static_cast<size_t>(b)] = 1;
+        continue;
+      }
+    } catch (const Error&) {
+    }
+    core::log_warning(fmt::format("{} is damaged (unreadable or incomplete); moved aside to {}.damaged and computed "
+                                  "again",
+                                  path, path));
+    std::filesystem::rename(path, path + ".damaged");
+  }
+  return done;
+}
+
+}  // namespace switchdiff::pipeline
