@@ -198,7 +198,9 @@ class Integrator {
 
   // The run with t1 = threshold makes the same initial choice iff its (smaller) interval clips nothing:
   // h0 = raw_h0 (not clipped), the trial time t0 + h0 <= threshold, and min(100 h0, h1) <= its interval. A threshold
-  // that fails makes every smaller one fail too, so the failing ones are a prefix of the ascending list.
+  // that fails makes every smaller one fail too, so the failing ones are a prefix of the ascending list. The last two
+  // conditions differ from the first only by the rounding of t0 + h0 and of the step clip; they are kept so that the
+  // fork is exact by construction (a restart costs the two evaluations of the initial step).
   void watch_initial_step(int64_t i, double raw_h0, double unclipped_h_abs, const Dopri5RowState& before) {
     auto& next = next_threshold_[i];
     for (; next < thresholds_->size(); ++next) {

@@ -41,6 +41,10 @@ PfOdeSweepResult pf_ode_log_density_sweep(const MergedModels& merged, const at::
   const size_t count = merged.size();
   PfOdeSweepResult out;
   out.points.resize(count);
+  if (x0.size(0) == 0) {  // nothing to integrate or share
+    for (size_t k = 0; k < count; ++k) out.points[k] = pf_ode_log_density(*merged[k], x0, probes, options, image_ids);
+    return out;
+  }
   const PfOdeState start = pf_ode_initial_state(x0, lo);
 
   // Quality alone (eta <= sigma_min): one trajectory for all of them.

@@ -49,6 +49,14 @@ std::vector<int64_t> iota(int64_t n, int64_t first) {
 
 int64_t total(const at::Tensor& t) { return t.defined() ? t.sum().item<int64_t>() : 0; }
 
+// Images the merges' band-`band` expert was called on since reset_usage(), over all merges: an independent count of
+// the evaluations performed (each drift evaluation and each ELBO node calls the denoiser once per image).
+int64_t used(const MergedModels& merged, size_t band) {
+  int64_t images = 0;
+  for (const auto& m : merged) images += m->usage(band).images;
+  return images;
+}
+
 void expect_same(const LikelihoodEstimate& shared, const LikelihoodEstimate& own, const std::string& what) {
   EXPECT_TRUE(at::equal(shared.nll_bpd, own.nll_bpd)) << what;
   EXPECT_TRUE(at::equal(shared.nll_bpd_repeats, own.nll_bpd_repeats)) << what;
@@ -88,7 +96,10 @@ TEST_P(SharedLikelihoodTest, EveryPointEqualsItsOwnEstimateBitwise) {
   const int64_t n = 5;
   const at::Tensor images = images_of(pair.likelihood, n, 81);
   const std::vector<int64_t> indices = iota(n, 3);
+  for (const auto& m : merged) m->reset_usage();
   const SharedLikelihoodResult shared = estimate_likelihood_shared(merged, images, indices, o);
+  EXPECT_EQ(used(merged, 0), shared.performed_likelihood_nfe + shared.performed_likelihood_elbo);
+  EXPECT_EQ(used(merged, 1), shared.performed_quality_nfe + shared.performed_quality_elbo);
   ASSERT_EQ(shared.points.size(), etas.size());
   int64_t attributable_nfe = 0, attributable_elbo = 0;
   for (size_t k = 0; k < etas.size(); ++k) {
@@ -171,7 +182,10 @@ TEST(PfOdeSweep, ForkedBandsEqualSeparateIntegrationsAtTightTolerance) {
   const at::Tensor probes = at::randint(0, 2, {n, 1, 1, 2, 2}, g, at::kDouble) * 2 - 1;
   const std::vector<double> etas = {0.0020001, 0.00201, 0.0021, 0.013, 0.1, std::nextafter(0.1, 1.0), 0.5, 3.0, 20.0};
   const MergedModels merged = pair.merge(etas);
+  for (const auto& m : merged) m->reset_usage();
   const PfOdeSweepResult sweep = pf_ode_log_density_sweep(merged, x0, probes, o, iota(n, 0));
+  EXPECT_EQ(used(merged, 0), sweep.performed_likelihood_nfe);
+  EXPECT_EQ(used(merged, 1), sweep.performed_quality_nfe);
   int64_t attributable = 0, likelihood_attributable = 0;
   for (size_t k = 0; k < etas.size(); ++k) {
     const PfOdeResult own = pf_ode_log_density(*merged[k], x0, probes, o, iota(n, 0));
