@@ -11,6 +11,7 @@
 #include <memory>
 #include <numeric>
 
+#include "core/error.h"
 #include "experts/switched_denoiser.h"
 #include "likelihood/likelihood_test_util.h"
 #include "likelihood/pf_ode_sweep.h"
@@ -166,6 +167,37 @@ TEST(SharedLikelihoodCounts, OneExpertMergesAreTheQualityExpertComputedOnce) {
   EXPECT_EQ(shared.performed_quality_nfe, total(own.nfe));
   EXPECT_EQ(shared.performed_likelihood_nfe, 0);
   EXPECT_EQ(shared.performed_quality_elbo, total(own.elbo_nfe));
+}
+
+// The mixture, declared as trained for [0.5, 80] only.
+class NarrowRange final : public experts::Denoiser {
+ public:
+  explicit NarrowRange(std::shared_ptr<const experts::Denoiser> inner) : inner_(std::move(inner)) {}
+  at::Tensor denoise(const at::Tensor& x, const at::Tensor& sigma) const override { return inner_->denoise(x, sigma); }
+  experts::SigmaRange trained_range() const override { return {0.5, 80.0}; }
+  experts::ImageShape image_shape() const override { return inner_->image_shape(); }
+  std::string name() const override { return "narrow " + inner_->name(); }
+
+ private:
+  std::shared_ptr<const experts::Denoiser> inner_;
+};
+
+// Inputs are checked as for each point alone, and the merges must share one expert pair.
+TEST(SharedLikelihoodCounts, RejectsWhatEstimateLikelihoodRejectsAndMixedPairs) {
+  const Pair pair;
+  LikelihoodOptions o;
+  const at::Tensor images = images_of(pair.likelihood, 2, 84);
+  const MergedModels merged = pair.merge({0.1, 0.5});
+  EXPECT_THROW(estimate_likelihood_shared(merged, images.to(at::kFloat), iota(2, 0), o), InputError);
+  // A likelihood expert trained only for [0.5, 80] must not serve [sigma_min, 0.1] (check_trained_ranges).
+  const auto narrow = std::make_shared<NarrowRange>(pair.likelihood.expert);
+  const MergedModels outside = {experts::SwitchedDenoiser::merge(pair.quality.expert, narrow, 0.0),
+                                experts::SwitchedDenoiser::merge(pair.quality.expert, narrow, 0.1)};
+  EXPECT_THROW(estimate_likelihood_shared(outside, images, iota(2, 0), o), ConfigError);
+  EXPECT_NO_THROW(estimate_likelihood_shared({outside[0]}, images, iota(2, 0), o));
+  MergedModels mixed = merged;
+  mixed.push_back(experts::SwitchedDenoiser::merge(pair.likelihood.expert, pair.quality.expert, 0.3));  // swapped
+  EXPECT_THROW(estimate_likelihood_shared(mixed, images, iota(2, 0), o), std::invalid_argument);
 }
 
 // The fork logic itself at a tight tolerance (many steps per image, so every eta is crossed mid-run), with
