@@ -45,6 +45,7 @@ struct Buffers {
     for (auto& k : stages) k.assign(static_cast<size_t>(batch * n), 0.0);
   }
   double* stage(int s, int64_t row) { return stages[s].data() + row * n; }
+  const double* stage0(int64_t row) const { return stages[0].data() + row * n; }
   int64_t n;
   std::array<std::vector<double>, kStages + 1> stages;  // stages[0] = f(t, y) (kept across steps: FSAL)
 };
@@ -65,10 +66,37 @@ class Integrator {
         h_abs_(batch_, 0.0),
         rejected_in_step_(batch_, false),
         attempts_(batch_, 0),
-        done_(batch_, false) {}
+        done_(batch_, false),
+        started_(batch_, false) {}
+
+  // Watch thresholds while integrating (dopri5_integrate_forking).
+  void watch(const std::vector<double>& thresholds, std::vector<std::vector<Dopri5RowState>>& forks) {
+    thresholds_ = &thresholds;
+    forks_ = &forks;
+    forks.assign(thresholds.size(), std::vector<Dopri5RowState>(static_cast<size_t>(batch_)));
+    next_threshold_.assign(batch_, 0);
+  }
+
+  // Continue captured rows (dopri5_resume); y_ and counts_ already hold their states and counters.
+  void load(const std::vector<Dopri5RowState>& rows) {
+    for (int64_t i = 0; i < batch_; ++i) {
+      const Dopri5RowState& r = rows[i];
+      t_[i] = r.t;
+      h_abs_[i] = r.h_abs;
+      rejected_in_step_[i] = r.rejected_in_step;
+      attempts_[i] = r.attempts;
+      started_[i] = r.started;
+      if (r.started) std::copy(r.k0.begin(), r.k0.end(), k_.stage(0, i));
+      done_[i] = t_[i] >= t1_;
+    }
+  }
 
   void run() {
-    choose_initial_steps();
+    std::vector<int64_t> fresh;
+    for (int64_t i = 0; i < batch_; ++i) {
+      if (!started_[i] && !done_[i]) fresh.push_back(i);
+    }
+    if (!fresh.empty()) choose_initial_steps(fresh);
     std::vector<int64_t> active = active_rows();
     while (!active.empty()) {
       attempt_steps(active);
@@ -107,40 +135,98 @@ class Integrator {
   }
 
   // Hairer II.4 "starting step size" algorithm, as scipy's select_initial_step (with the h0 <= interval clip of
-  // scipy >= 1.12, so the trial evaluation never leaves [t0, t1]).
-  void choose_initial_steps() {
-    std::vector<int64_t> rows = active_rows();
-    evaluate(rows, std::vector<double>(rows.size(), t_[0]), y_, 0);
-    const double interval = t1_ - t_[0];
-    at::Tensor trial = at::empty({batch_, n_}, at::kDouble);
-    std::vector<double> h0(batch_), d1(batch_), trial_t(batch_);
+  // scipy >= 1.12, so the trial evaluation never leaves [t0, t1]), for the rows that have not started.
+  void choose_initial_steps(const std::vector<int64_t>& rows) {
+    const auto m = static_cast<int64_t>(rows.size());
+    std::vector<Dopri5RowState> before;  // for forks that restart (see watch_initial_step)
+    if (forks_) {
+      for (const int64_t i : rows) before.push_back(capture(i));
+    }
+    std::vector<double> start_t(m);
+    for (int64_t r = 0; r < m; ++r) start_t[r] = t_[rows[r]];
+    evaluate(rows, start_t, m == batch_ ? y_ : y_.index_select(0, at::tensor(rows, at::kLong)), 0);
+    at::Tensor trial = at::empty({m, n_}, at::kDouble);
+    std::vector<double> h0(m), raw_h0(m), d1(m), trial_t(m);
     std::vector<double> scale(n_), scaled(n_);
-    for (int64_t i = 0; i < batch_; ++i) {
+    for (int64_t r = 0; r < m; ++r) {
+      const int64_t i = rows[r];
+      const double interval = t1_ - t_[i];
       const double* y0 = y(i);
       const double* f0 = k_.stage(0, i);
       for (int64_t j = 0; j < n_; ++j) scale[j] = settings_.atol + std::abs(y0[j]) * settings_.rtol;
       for (int64_t j = 0; j < n_; ++j) scaled[j] = y0[j] / scale[j];
       const double d0 = rms(scaled.data(), n_);
       for (int64_t j = 0; j < n_; ++j) scaled[j] = f0[j] / scale[j];
-      d1[i] = rms(scaled.data(), n_);
-      h0[i] = std::min(d0 < 1e-5 || d1[i] < 1e-5 ? 1e-6 : 0.01 * d0 / d1[i], interval);
-      double* y1 = trial.data_ptr<double>() + i * n_;
-      for (int64_t j = 0; j < n_; ++j) y1[j] = y0[j] + h0[i] * f0[j];
-      trial_t[i] = std::min(t_[i] + h0[i], t1_);
+      d1[r] = rms(scaled.data(), n_);
+      raw_h0[r] = d0 < 1e-5 || d1[r] < 1e-5 ? 1e-6 : 0.01 * d0 / d1[r];
+      h0[r] = std::min(raw_h0[r], interval);
+      double* y1 = trial.data_ptr<double>() + r * n_;
+      for (int64_t j = 0; j < n_; ++j) y1[j] = y0[j] + h0[r] * f0[j];
+      trial_t[r] = std::min(t_[i] + h0[r], t1_);
     }
     evaluate(rows, trial_t, trial, 1);
-    for (int64_t i = 0; i < batch_; ++i) {
+    for (int64_t r = 0; r < m; ++r) {
+      const int64_t i = rows[r];
+      const double interval = t1_ - t_[i];
       const double* y0 = y(i);
       const double* f0 = k_.stage(0, i);
       const double* f1 = k_.stage(1, i);
       for (int64_t j = 0; j < n_; ++j) scale[j] = settings_.atol + std::abs(y0[j]) * settings_.rtol;
       for (int64_t j = 0; j < n_; ++j) scaled[j] = (f1[j] - f0[j]) / scale[j];
-      const double d2 = rms(scaled.data(), n_) / h0[i];
+      const double d2 = rms(scaled.data(), n_) / h0[r];
       const double h1 =
-          d1[i] <= 1e-15 && d2 <= 1e-15 ? std::max(1e-6, h0[i] * 1e-3) : std::pow(0.01 / std::max(d1[i], d2), 1.0 / 5);
-      h_abs_[i] = std::min({100 * h0[i], h1, interval});
+          d1[r] <= 1e-15 && d2 <= 1e-15 ? std::max(1e-6, h0[r] * 1e-3) : std::pow(0.01 / std::max(d1[r], d2), 1.0 / 5);
+      h_abs_[i] = std::min({100 * h0[r], h1, interval});
+      started_[i] = true;
+      if (forks_) watch_initial_step(i, raw_h0[r], std::min(100 * h0[r], h1), before[r]);
     }
   }
+
+  Dopri5RowState capture(int64_t i) const {
+    Dopri5RowState s;
+    s.started = started_[i];
+    s.t = t_[i];
+    s.h_abs = h_abs_[i];
+    s.rejected_in_step = rejected_in_step_[i];
+    s.attempts = attempts_[i];
+    const double* yi = y_.data_ptr<double>() + i * n_;
+    s.y.assign(yi, yi + n_);
+    if (started_[i]) s.k0.assign(k_.stage0(i), k_.stage0(i) + n_);
+    s.counts = counts_[i];
+    return s;
+  }
+
+  // The run with t1 = threshold makes the same initial choice iff its (smaller) interval clips nothing:
+  // h0 = raw_h0 (not clipped), the trial time t0 + h0 <= threshold, and min(100 h0, h1) <= its interval. A threshold
+  // that fails makes every smaller one fail too, so the failing ones are a prefix of the ascending list. The last two
+  // conditions differ from the first only by the rounding of t0 + h0 and of the step clip; they are kept so that the
+  // fork is exact by construction (a restart costs the two evaluations of the initial step).
+  void watch_initial_step(int64_t i, double raw_h0, double unclipped_h_abs, const Dopri5RowState& before) {
+    auto& next = next_threshold_[i];
+    for (; next < thresholds_->size(); ++next) {
+      const double threshold = (*thresholds_)[next];
+      const double interval = threshold - t_[i];
+      if (raw_h0 <= interval && t_[i] + raw_h0 <= threshold && unclipped_h_abs <= interval) break;
+      (*forks_)[next][i] = before;
+    }
+  }
+
+  // Before row i's next attempt: every threshold its (floored) step would cross forks here.
+  void watch_attempt(int64_t i, double floor) {
+    const double h = !rejected_in_step_[i] && h_abs_[i] < floor ? floor : h_abs_[i];
+    auto& next = next_threshold_[i];
+    for (; next < thresholds_->size() && t_[i] + h > (*thresholds_)[next]; ++next) (*forks_)[next][i] = capture(i);
+  }
+
+ public:
+  // Every row must have been captured for every threshold (it crossed them all on its way to t1).
+  void check_all_forked() const {
+    for (int64_t i = 0; i < batch_; ++i) {
+      if (next_threshold_[i] != thresholds_->size()) throw std::logic_error("dopri5: a row ended before a threshold");
+    }
+  }
+
+ private:
 
   double min_step(double t) const {
     return std::max(settings_.min_step, 10 * std::abs(std::nextafter(t, std::numeric_limits<double>::infinity()) - t));
@@ -153,6 +239,7 @@ class Integrator {
     for (int64_t r = 0; r < m; ++r) {
       const int64_t i = rows[r];
       const double floor = min_step(t_[i]);
+      if (forks_) watch_attempt(i, floor);
       if (!rejected_in_step_[i] && h_abs_[i] < floor) h_abs_[i] = floor;  // a new step starts at >= min_step
       if (h_abs_[i] < floor) {
         throw make_error<InputError>(
@@ -249,6 +336,10 @@ class Integrator {
   std::vector<bool> rejected_in_step_;
   std::vector<int64_t> attempts_;
   std::vector<bool> done_;
+  std::vector<bool> started_;  // the initial step has been chosen
+  const std::vector<double>* thresholds_ = nullptr;
+  std::vector<std::vector<Dopri5RowState>>* forks_ = nullptr;  // [threshold][row]
+  std::vector<size_t> next_threshold_;                         // per row: the first threshold not yet forked
 };
 
 }  // namespace
@@ -264,6 +355,52 @@ void dopri5_integrate(const BatchRhs& rhs, at::Tensor& y, double t0, double t1, 
   if (!(t1 >= t0)) throw std::invalid_argument("dopri5_integrate: t1 must be >= t0");
   if (t1 == t0 || y.size(0) == 0) return;
   Integrator(rhs, y, t0, t1, settings, counts).run();
+}
+
+void dopri5_integrate_forking(const BatchRhs& rhs, at::Tensor& y, double t0, double t1,
+                              const std::vector<double>& thresholds, const Dopri5Settings& settings,
+                              std::vector<StepCounts>& counts, std::vector<std::vector<Dopri5RowState>>& forks) {
+  for (size_t a = 0; a < thresholds.size(); ++a) {
+    if (!(thresholds[a] > t0 && thresholds[a] < t1) || (a > 0 && !(thresholds[a] > thresholds[a - 1]))) {
+      throw std::invalid_argument("dopri5_integrate_forking: thresholds must be ascending and inside (t0, t1)");
+    }
+  }
+  if (thresholds.empty()) {
+    forks.clear();
+    dopri5_integrate(rhs, y, t0, t1, settings, counts);
+    return;
+  }
+  if (y.scalar_type() != at::kDouble || y.dim() != 2 || !y.is_contiguous() || y.device().type() != at::kCPU ||
+      static_cast<int64_t>(counts.size()) != y.size(0)) {
+    throw std::invalid_argument("dopri5_integrate_forking: y must be contiguous float64 CPU [B, n], counts B long");
+  }
+  Integrator integrator(rhs, y, t0, t1, settings, counts);
+  integrator.watch(thresholds, forks);
+  if (y.size(0) == 0) return;
+  integrator.run();
+  integrator.check_all_forked();
+}
+
+at::Tensor dopri5_resume(const BatchRhs& rhs, const std::vector<Dopri5RowState>& rows, double t1,
+                         const Dopri5Settings& settings, std::vector<StepCounts>& counts) {
+  const auto m = static_cast<int64_t>(rows.size());
+  const int64_t n = m > 0 ? static_cast<int64_t>(rows[0].y.size()) : 0;
+  at::Tensor y = at::empty({m, n}, at::kDouble);
+  counts.assign(static_cast<size_t>(m), StepCounts{});
+  for (int64_t i = 0; i < m; ++i) {
+    const Dopri5RowState& r = rows[i];
+    if (static_cast<int64_t>(r.y.size()) != n || (r.started && static_cast<int64_t>(r.k0.size()) != n) ||
+        !(t1 >= r.t)) {
+      throw std::invalid_argument("dopri5_resume: rows must have n values each and t <= t1");
+    }
+    std::copy(r.y.begin(), r.y.end(), y.data_ptr<double>() + i * n);
+    counts[i] = r.counts;
+  }
+  if (m == 0) return y;
+  Integrator integrator(rhs, y, rows[0].t, t1, settings, counts);
+  integrator.load(rows);
+  integrator.run();
+  return y;
 }
 
 }  // namespace switchdiff::likelihood

@@ -50,4 +50,37 @@ struct StepCounts {
 void dopri5_integrate(const BatchRhs& rhs, at::Tensor& y, double t0, double t1, const Dopri5Settings& settings,
                       std::vector<StepCounts>& counts);
 
+// Forking (the sweep over switch sigmas shares one integration of the band below them).
+// A row's complete solver state between two attempted steps. started = false: before the initial step choice
+// (t is the row's start; h_abs and k0 are not used).
+struct Dopri5RowState {
+  bool started = false;
+  double t = 0;
+  double h_abs = 0;
+  bool rejected_in_step = false;  // scipy's step_rejected flag: the step factor is capped at 1 after a rejection
+  int64_t attempts = 0;           // in this integration (max_steps)
+  std::vector<double> y;          // the state at t, n values
+  std::vector<double> k0;         // f(t, y), the first stage of the next step (FSAL), n values
+  StepCounts counts;
+};
+
+// dopri5_integrate from t0 to t1, watching thresholds (ascending, each in (t0, t1)). For threshold a and row i,
+// forks[a][i] receives the row's state just before the first point where dopri5_integrate(t0, t1 = thresholds[a])
+// would compute something different:
+//   - at the initial step, if the interval t1 - t0 clips h0, the trial time or h_abs differently (scipy's
+//     select_initial_step: h0 = min(.., interval), h_abs = min(100 h0, h1, interval)); then the fork restarts;
+//   - else before the first attempt with t + h_abs > thresholds[a] (that run would clip the step to end there).
+// Before that point both runs take the same steps with the same stage times, all <= thresholds[a]. So if f(t, y)
+// is the same for both t1 whenever t <= thresholds[a], and a row's f does not depend on its batch-mates,
+// dopri5_resume(forks[a], thresholds[a]) equals dopri5_integrate(t0, thresholds[a]) bitwise, counters included.
+// forks is resized to thresholds.size() x B.
+void dopri5_integrate_forking(const BatchRhs& rhs, at::Tensor& y, double t0, double t1,
+                              const std::vector<double>& thresholds, const Dopri5Settings& settings,
+                              std::vector<StepCounts>& counts, std::vector<std::vector<Dopri5RowState>>& forks);
+
+// Continues each row to t1 (>= every row's t) as the integration it was captured from would with this t1. The
+// right-hand side sees indices into `rows`. Returns y float64 [m, n]; counts receives the rows' counters.
+at::Tensor dopri5_resume(const BatchRhs& rhs, const std::vector<Dopri5RowState>& rows, double t1,
+                         const Dopri5Settings& settings, std::vector<StepCounts>& counts);
+
 }  // namespace switchdiff::likelihood

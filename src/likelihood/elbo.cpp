@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "likelihood/dequantization.h"
+#include "likelihood/elbo_estimator.h"
 
 namespace switchdiff::likelihood {
 namespace {
@@ -74,54 +75,72 @@ DiffusionTerm elbo_diffusion_term(const experts::Denoiser& denoiser, const at::T
   }
   const at::Tensor y_flat = y.to(at::kCPU).to(at::kDouble).reshape({batch, d}).contiguous();
   const at::Tensor u = uniform.to(at::kCPU).to(at::kDouble).contiguous();
-  const double* ys = y_flat.data_ptr<double>();
-  const double* us = u.data_ptr<double>();
-  const double log_lo = std::log(sigma_lo), length = std::log(sigma_hi) - log_lo;
-  const double s_d2 = options.sigma_data * options.sigma_data;
-
-  DiffusionTerm out;
-  out.value = at::zeros({batch}, at::kDouble);
-  out.standard_error = at::zeros({batch}, at::kDouble);
-  out.nfe = at::zeros({batch}, at::kLong);
-  if (length == 0 || batch == 0) return out;
+  if (std::log(sigma_hi) - std::log(sigma_lo) == 0 || batch == 0) return elbo_sum({}, batch, 0, sigma_lo, sigma_hi);
 
   std::vector<double> g(static_cast<size_t>(batch * nodes));
   at::NoGradGuard no_grad;
+  at::Tensor sigma, x, n;
   for (int64_t m = 0; m < nodes; ++m) {
-    const at::Tensor n = normal.select(1, m).to(at::kCPU).to(at::kDouble).reshape({batch, d}).contiguous();
-    const double* ns = n.data_ptr<double>();
-    at::Tensor sigma = at::empty({batch}, at::kDouble);
-    at::Tensor x = at::empty({batch, d}, at::kDouble);
-    double* ss = sigma.data_ptr<double>();
-    double* xs = x.data_ptr<double>();
-    for (int64_t i = 0; i < batch; ++i) {
-      const double position = (static_cast<double>(m) + us[i * nodes + m]) / static_cast<double>(nodes);
-      ss[i] = std::clamp(std::exp(log_lo + position * length), sigma_lo, sigma_hi);
-      for (int64_t j = 0; j < d; ++j) xs[i * d + j] = ys[i * d + j] + ss[i] * ns[i * d + j];
-    }
+    elbo_node(y_flat, u, normal, m, sigma_lo, sigma_hi, sigma, x, n);
     const at::Tensor denoised =
         denoiser.denoise(x.reshape(y.sizes()), sigma).to(at::kCPU).to(at::kDouble).reshape({batch, d}).contiguous();
-    const double* ds = denoised.data_ptr<double>();
     for (int64_t i = 0; i < batch; ++i) {
-      double residual = 0, noise = 0;
-      for (int64_t j = 0; j < d; ++j) {
-        const double r = ys[i * d + j] - ds[i * d + j];
-        residual += r * r;
-        noise += ns[i * d + j] * ns[i * d + j];
-      }
-      const double s2 = ss[i] * ss[i];
-      const double beta = s_d2 > 0 ? std::pow(s_d2 / (s_d2 + s2), 2) : 0.0;
-      const double value = (residual - beta * s2 * (noise - static_cast<double>(d))) / s2;
+      const double sigma_i = sigma.data_ptr<double>()[i];
+      const double value =
+          elbo_integrand(y_flat.data_ptr<double>() + i * d, denoised.data_ptr<double>() + i * d,
+                         n.data_ptr<double>() + i * d, d, sigma_i, options.sigma_data);
       if (!std::isfinite(value)) {
         throw make_error<InputError>(
             "image {} of the batch: non-finite ELBO integrand at sigma = {:.6g} from {}; "
             "check the expert near this noise level",
-            i, ss[i], denoiser.name());
+            i, sigma_i, denoiser.name());
       }
       g[i * nodes + m] = value;
     }
   }
-  const double weight = length / static_cast<double>(nodes);
+  return elbo_sum(g, batch, nodes, sigma_lo, sigma_hi);
+}
+
+void elbo_node(const at::Tensor& y, const at::Tensor& uniform, const at::Tensor& normal, int64_t m, double sigma_lo,
+               double sigma_hi, at::Tensor& sigma, at::Tensor& x, at::Tensor& noise) {
+  const int64_t batch = y.size(0), d = y.size(1), nodes = uniform.size(1);
+  const double log_lo = std::log(sigma_lo), length = std::log(sigma_hi) - log_lo;
+  noise = normal.select(1, m).to(at::kCPU).to(at::kDouble).reshape({batch, d}).contiguous();
+  sigma = at::empty({batch}, at::kDouble);
+  x = at::empty({batch, d}, at::kDouble);
+  const double* ys = y.data_ptr<double>();
+  const double* us = uniform.data_ptr<double>();
+  const double* ns = noise.data_ptr<double>();
+  double* ss = sigma.data_ptr<double>();
+  double* xs = x.data_ptr<double>();
+  for (int64_t i = 0; i < batch; ++i) {
+    const double position = (static_cast<double>(m) + us[i * nodes + m]) / static_cast<double>(nodes);
+    ss[i] = std::clamp(std::exp(log_lo + position * length), sigma_lo, sigma_hi);
+    for (int64_t j = 0; j < d; ++j) xs[i * d + j] = ys[i * d + j] + ss[i] * ns[i * d + j];
+  }
+}
+
+double elbo_integrand(const double* y, const double* denoised, const double* noise, int64_t d, double sigma,
+                      double sigma_data) {
+  const double s_d2 = sigma_data * sigma_data;
+  double residual = 0, noise_sq = 0;
+  for (int64_t j = 0; j < d; ++j) {
+    const double r = y[j] - denoised[j];
+    residual += r * r;
+    noise_sq += noise[j] * noise[j];
+  }
+  const double s2 = sigma * sigma;
+  const double beta = s_d2 > 0 ? std::pow(s_d2 / (s_d2 + s2), 2) : 0.0;
+  return (residual - beta * s2 * (noise_sq - static_cast<double>(d))) / s2;
+}
+
+DiffusionTerm elbo_sum(const std::vector<double>& g, int64_t batch, int64_t nodes, double sigma_lo, double sigma_hi) {
+  DiffusionTerm out;
+  out.value = at::zeros({batch}, at::kDouble);
+  out.standard_error = at::zeros({batch}, at::kDouble);
+  out.nfe = at::zeros({batch}, at::kLong);
+  if (nodes == 0) return out;
+  const double weight = (std::log(sigma_hi) - std::log(sigma_lo)) / static_cast<double>(nodes);
   for (int64_t i = 0; i < batch; ++i) {
     double sum = 0, pair_sq = 0;
     for (int64_t m = 0; m < nodes; ++m) sum += g[i * nodes + m];
@@ -172,9 +191,14 @@ at::Tensor discrete_reconstruction_nats(double sigma) {
 ElboTerms elbo_discrete(const experts::Denoiser& denoiser, const at::Tensor& images, const at::Tensor& uniform,
                         const at::Tensor& normal, double sigma_min, double sigma_max, const ElboOptions& options) {
   check_images(images, denoiser, "ELBO");
+  DiffusionTerm diffusion =
+      elbo_diffusion_term(denoiser, pixel_bin_centres(images), sigma_min, sigma_max, uniform, normal, options);
+  return elbo_discrete_terms(images, std::move(diffusion), sigma_min, sigma_max);
+}
+
+ElboTerms elbo_discrete_terms(const at::Tensor& images, DiffusionTerm diffusion, double sigma_min, double sigma_max) {
   const int64_t batch = images.size(0), d = images[0].numel();
   const at::Tensor y = pixel_bin_centres(images);
-  DiffusionTerm diffusion = elbo_diffusion_term(denoiser, y, sigma_min, sigma_max, uniform, normal, options);
   const at::Tensor table = discrete_reconstruction_nats(sigma_min);
   const at::Tensor pixels = images.to(at::kCPU).reshape({batch, d}).contiguous();
   at::Tensor reconstruction = at::empty({batch}, at::kDouble);

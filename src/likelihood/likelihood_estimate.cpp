@@ -84,6 +84,10 @@ LikelihoodEstimate estimate_likelihood(const experts::Denoiser& denoiser, const 
   for (int64_t r = 0; r < options.repeats; ++r) {
     repeats.push_back(estimate_likelihood_repeat(denoiser, images, indices, noise.next(), options));
   }
+  return combine_repeats(repeats, options.elbo);
+}
+
+LikelihoodEstimate combine_repeats(const std::vector<RepeatEstimate>& repeats, bool elbo) {
   const auto stack = [&](at::Tensor RepeatEstimate::*field) {
     std::vector<at::Tensor> columns;
     for (const auto& r : repeats) columns.push_back(r.*field);
@@ -95,7 +99,7 @@ LikelihoodEstimate estimate_likelihood(const experts::Denoiser& denoiser, const 
   out.nfe = stack(&RepeatEstimate::nfe);
   out.accepted = stack(&RepeatEstimate::accepted);
   out.rejected = stack(&RepeatEstimate::rejected);
-  if (options.elbo) {
+  if (elbo) {
     out.elbo_bpd = row_mean(stack(&RepeatEstimate::elbo_bpd), false);
     // The repeats are independent: SE of their mean = sqrt(sum SE_r^2) / R.
     out.elbo_bpd_stderr = row_mean(stack(&RepeatEstimate::elbo_bpd_stderr), true);

@@ -50,6 +50,10 @@ RepeatEstimate estimate_likelihood_repeat(const experts::Denoiser& denoiser, con
                                           const std::vector<int64_t>& indices, const RepeatNoise& noise,
                                           const LikelihoodOptions& options);
 
+// The per-image means over repeats (and the root-sum-square / R of the ELBO standard errors); elbo: whether the
+// repeats carry ELBO fields.
+LikelihoodEstimate combine_repeats(const std::vector<RepeatEstimate>& repeats, bool elbo);
+
 // All options.repeats repeats (noise streams from options.seed + indices[i]); checks the inputs first.
 LikelihoodEstimate estimate_likelihood(const experts::Denoiser& denoiser, const at::Tensor& images,
                                        const std::vector<int64_t>& indices, const LikelihoodOptions& options,

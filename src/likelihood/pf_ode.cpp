@@ -10,31 +10,11 @@
 #include "core/error.h"
 #include "experts/switched_denoiser.h"
 #include "likelihood/dopri5.h"
-#include "likelihood/pf_ode_drift.h"
+#include "likelihood/pf_ode_band.h"
 
 namespace switchdiff::likelihood {
 namespace {
-
 constexpr double kLogTwoPi = 1.8378770664093453;  // ln(2 pi)
-
-PfOdeState state_from(double sigma, const at::Tensor& y, at::IntArrayRef shape, const std::vector<StepCounts>& counts) {
-  const int64_t d = y.size(1) - 1;
-  PfOdeState s;
-  s.sigma = sigma;
-  s.x = y.narrow(1, 0, d).clone().reshape(shape);
-  s.delta_logp = y.select(1, d).clone();
-  const auto batch = static_cast<int64_t>(counts.size());
-  s.nfe = at::empty({batch}, at::kLong);
-  s.accepted = at::empty({batch}, at::kLong);
-  s.rejected = at::empty({batch}, at::kLong);
-  for (int64_t i = 0; i < batch; ++i) {
-    s.nfe.data_ptr<int64_t>()[i] = counts[i].nfe;
-    s.accepted.data_ptr<int64_t>()[i] = counts[i].accepted;
-    s.rejected.data_ptr<int64_t>()[i] = counts[i].rejected;
-  }
-  return s;
-}
-
 }  // namespace
 
 PfOdeState pf_ode_initial_state(const at::Tensor& x0, double sigma_start) {
@@ -76,68 +56,26 @@ PfOdeState pf_ode_advance(const experts::Denoiser& denoiser, const PfOdeState& s
                                   sigma_to);
   }
   const int64_t batch = state.x.size(0);
-  const int64_t d = batch > 0 ? state.x.numel() / batch : 0;
-  const bool hutchinson = options.divergence == Divergence::kHutchinson;
-  at::Tensor probes64;
-  if (hutchinson) {
-    if (!probes.defined() || probes.dim() != 5 || probes.size(0) != batch || probes.size(1) != options.probes ||
-        probes[0][0].sizes() != state.x[0].sizes()) {
-      throw std::invalid_argument(
-          fmt::format("pf_ode_advance: probes must be [B={}, K={}, C, H, W] like x", batch, options.probes));
-    }
-    probes64 = probes.to(at::kCPU).to(at::kDouble).contiguous();
-  }
+  const at::Tensor probes64 = pf_ode_probes(probes, state.x, options);
   if (!image_ids.empty() && static_cast<int64_t>(image_ids.size()) != batch) {
     throw std::invalid_argument("pf_ode_advance: image_ids must be empty or have one entry per image");
   }
-  const auto image_name = [&](int64_t row) {
-    return fmt::format("image {}", image_ids.empty() ? row : image_ids[static_cast<size_t>(row)]);
-  };
-
-  // Augmented rows [x_1 .. x_D, int div f].
-  at::Tensor y = at::empty({batch, d + 1}, at::kDouble);
-  y.narrow(1, 0, d).copy_(state.x.reshape({batch, d}));
-  y.select(1, d).copy_(state.delta_logp);
-  std::vector<StepCounts> counts(static_cast<size_t>(batch));
-  for (int64_t i = 0; i < batch; ++i) {
-    counts[i] = {state.nfe[i].item<int64_t>(), state.accepted[i].item<int64_t>(), state.rejected[i].item<int64_t>()};
-  }
-
-  Dopri5Settings settings;
-  settings.rtol = options.rtol;
-  settings.atol = options.atol;
-  settings.max_steps = options.max_steps;
-  settings.min_step = options.min_step;
-  settings.row_name = image_name;
-  settings.time_name = "sigma";
+  const ImageName image_name = pf_ode_image_name(image_ids);
+  at::Tensor y = pf_ode_augmented_rows(state);
+  std::vector<StepCounts> counts = pf_ode_counts(state);
+  const Dopri5Settings settings = pf_ode_solver_settings(options, image_name);
 
   const at::IntArrayRef shape = state.x.sizes();
   double lo = state.sigma;
   for (const double hi : pf_ode_split_points(denoiser, state.sigma, sigma_to, snapshot_sigmas)) {
-    const double lo_inside = std::nextafter(lo, std::numeric_limits<double>::infinity());
-    const BatchRhs rhs = [&](const std::vector<int64_t>& rows, const at::Tensor& t, const at::Tensor& rows_y) {
-      const auto m = static_cast<int64_t>(rows.size());
-      std::vector<int64_t> x_shape(shape.begin(), shape.end());
-      x_shape[0] = m;
-      const at::Tensor x = rows_y.narrow(1, 0, d).contiguous().reshape(x_shape);
-      // The band's own half-open interval (lo, hi] decides the expert (see the header).
-      const at::Tensor denoiser_sigma = t.clamp(lo_inside, hi);
-      at::Tensor row_probes;
-      if (hutchinson) row_probes = probes64.index_select(0, at::tensor(rows, at::kLong));
-      const DriftAndDivergence f = pf_ode_drift(denoiser, x, t, denoiser_sigma, row_probes, options.divergence,
-                                                [&](int64_t i) { return image_name(rows[static_cast<size_t>(i)]); });
-      at::Tensor out = at::empty({m, d + 1}, at::kDouble);
-      out.narrow(1, 0, d).copy_(f.drift.reshape({m, d}));
-      out.select(1, d).copy_(f.divergence);
-      return out;
-    };
+    const BatchRhs rhs = pf_ode_band_rhs(denoiser, lo, hi, shape.vec(), probes64, options.divergence, image_name);
     dopri5_integrate(rhs, y, lo, hi, settings, counts);
     lo = hi;
     if (snapshots && std::find(snapshot_sigmas.begin(), snapshot_sigmas.end(), hi) != snapshot_sigmas.end()) {
-      snapshots->push_back(state_from(hi, y, shape, counts));
+      snapshots->push_back(pf_ode_state_from(hi, y, shape, counts));
     }
   }
-  return state_from(sigma_to, y, shape, counts);
+  return pf_ode_state_from(sigma_to, y, shape, counts);
 }
 
 at::Tensor gaussian_prior_log_density(const at::Tensor& x, double sigma) {
