@@ -30,6 +30,7 @@
 #include "pipeline/nll_job.h"
 #include "pipeline/output_path.h"
 #include "pipeline/run_metadata.h"
+#include "pipeline/stats_job.h"
 #include "pipeline/sweep_blocks.h"
 #include "pipeline/sweep_job.h"
 
@@ -354,9 +355,11 @@ SampleReduction reduce_samples(const SweepJob& job, const SweepPass& pass, size_
       const int64_t lo = std::max(begin, g * n / num_groups), hi = std::min(end, (g + 1) * n / num_groups);
       if (lo < hi) r.groups[static_cast<size_t>(g)].add(features.narrow(0, lo - begin, hi - lo));
     }
-    if (record.exists(group + "/logits")) {
+    // The Inception Score needs every split non-empty; below that many samples it is left out, as `stats` does.
+    const int64_t splits = FeatureStatsOptions{}.inception_score_splits;
+    if (record.exists(group + "/logits") && n >= splits) {
       const at::Tensor logits = read_tensor(record, group + "/logits");
-      if (!r.score) r.score.emplace(n, logits.size(1));
+      if (!r.score) r.score.emplace(n, logits.size(1), splits);
       r.score->add(logits, begin);
     }
   }

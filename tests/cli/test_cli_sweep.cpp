@@ -65,7 +65,14 @@ void expect_same_results(const std::string& a, const std::string& b) {
 }
 
 // The datasets of point `k` of results file `a` and point `j` of `b`, bitwise (NaN == NaN); also the point's row.
-void expect_same_point(const std::string& a, int k, const std::string& b, int j) {
+// The ELBO of network experts is compared within `elbo_tolerance` bits/dim: the shared pass evaluates each ELBO
+// node once for all points, so a network sees other sub-batches than for the point alone, and float32 kernels
+// round by batch (measured: 9e-9 bits/dim on the tiny experts; docs/determinism.md). 0 for exact experts.
+bool is_elbo(const std::string& name) { return name.find("elbo_bpd") != std::string::npos; }
+bool same(double x, double y, double tolerance) {
+  return x == y || (std::isnan(x) && std::isnan(y)) || std::abs(x - y) <= tolerance;
+}
+void expect_same_point(const std::string& a, int k, const std::string& b, int j, double elbo_tolerance = 1e-7) {
   const io::H5File fa = io::H5File::open(a, false), fb = io::H5File::open(b, false);
   const std::string pa = fmt::format("/points/{}", k), pb = fmt::format("/points/{}", j);
   ASSERT_EQ(fa.children(pa), fb.children(pb)) << a << " point " << k << " vs " << b << " point " << j;
@@ -73,12 +80,13 @@ void expect_same_point(const std::string& a, int k, const std::string& b, int j)
     const auto x = fa.read<double>(pa + "/" + c), y = fb.read<double>(pb + "/" + c);
     ASSERT_EQ(x.size(), y.size()) << c;
     for (size_t i = 0; i < x.size(); ++i) {
-      EXPECT_TRUE(x[i] == y[i] || (std::isnan(x[i]) && std::isnan(y[i]))) << c << "[" << i << "] of point " << k;
+      EXPECT_TRUE(same(x[i], y[i], is_elbo(c) ? elbo_tolerance : 0)) << c << "[" << i << "] of point " << k << ": "
+                                                                   << x[i] << " vs " << y[i];
     }
   }
   for (const auto& c : fa.children("/sweep")) {
     const double x = fa.read<double>("/sweep/" + c).at(k), y = fb.read<double>("/sweep/" + c).at(j);
-    EXPECT_TRUE(x == y || (std::isnan(x) && std::isnan(y))) << "/sweep/" << c << " of point " << k;
+    EXPECT_TRUE(same(x, y, is_elbo(c) ? elbo_tolerance : 0)) << "/sweep/" << c << " of point " << k;
   }
 }
 

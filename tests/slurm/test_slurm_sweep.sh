@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # slurm/ and the submission flow, end to end on a real single-node SLURM cluster (tools/slurm-local-up.sh),
-# with a 3-point sweep of the tiny test experts:
-#  1. preemption: slurm/sweep.sbatch with 2 ranks gets `scancel --batch --signal=USR1` while it samples;
-#     switchdiff saves and exits 3, the job requeues itself (SLURM_RESTART_COUNT=1 in the appended log),
-#     resumes, and its results equal an uninterrupted serial run bitwise;
-#  2. array + dependency (slurm/submit_sweep.sh, as jobs/demo_sweep.sh uses it): task 0 is stopped with
-#     requeueing off (SWITCHDIFF_MAX_REQUEUES=0) and ends with exit 3; the afterany job finishes that point
-#     from its saved progress; the results again equal the serial run bitwise;
-#  3. bad input: the job fails with exit code 1 and is not requeued.
+# with a 3-point sweep of the tiny test experts (one pass of 190 blocks with the default 12000 samples).
+# Every results file must equal an uninterrupted serial run bitwise (tests/slurm/compare_results.py):
+#  1. preemption: slurm/sweep.sbatch with 2 ranks gets `scancel --batch --signal=USR1` once it has saved a
+#     block; switchdiff saves and exits 3, the job requeues itself (SLURM_RESTART_COUNT=1 in the appended
+#     log) and resumes from the saved blocks;
+#  2. array (slurm/submit_sweep.sh, SWEEP_TASKS=3, as jobs/demo_sweep.sh uses it): 3 tasks each compute
+#     their share of the blocks, the last to finish assembles, the afterany job finds nothing left to do;
+#  3. array with trouble: task 0 gets USR1 (exit 3, requeued, resumes its share), task 1 is cancelled
+#     halfway; the afterany job computes task 1's missing blocks and assembles;
+#  4. bad input: the job fails with exit code 1 and is not requeued.
+# Prints every job's final state (scontrol: this cluster has no accounting database for sacct).
 # Skips (exit 77) when not root or when the SLURM packages are missing and cannot be installed. Stops the
 # daemons afterwards only if it started them. Env: SWITCHDIFF_EXE, SWITCHDIFF_BINARY_DIR, SWITCHDIFF_PYTHON.
 set -euo pipefail
@@ -85,6 +88,13 @@ log "reference done"
 
 # ---- helpers ----
 state() { scontrol show job "$1" 2>/dev/null | grep -oP 'JobState=\K\S+' | head -1; }
+# report ID LABEL: one line with the job's final state, for the log a reviewer reads
+report() {
+  local line
+  line=$(scontrol show job -o "$1" 2>/dev/null | head -1)
+  echo "JOB $2: id=$1 jobid=$(grep -oP 'JobId=\K\S+' <<<"$line") state=$(grep -oP 'JobState=\K\S+' <<<"$line")" \
+    "exit=$(grep -oP ' ExitCode=\K\S+' <<<"$line") restarts=$(grep -oP 'Restarts=\K\S+' <<<"$line")"
+}
 # wait_gone ID [S]: until the job (all its array tasks) left the queue
 wait_gone() {
   local end=$(($(date +%s) + ${2:-300}))
@@ -93,30 +103,39 @@ wait_gone() {
     sleep 0.2
   done
 }
-# wait_file ID FILE: until FILE exists while job ID is running (its progress has been saved once)
-wait_file() {
-  local end=$(($(date +%s) + 180))
-  until [ -e "$2" ]; do
-    [ "$(date +%s)" -lt "$end" ] || fail "job $1 never wrote $2"
-    squeue -h -j "$1" 2>/dev/null | grep -q . || fail "job $1 ended before writing $2"
+# wait_for ID TEST...: until `TEST...` succeeds while job ID is still queued or running
+wait_for() {
+  local id=$1 end=$(($(date +%s) + 180))
+  shift
+  until "$@"; do
+    [ "$(date +%s)" -lt "$end" ] || fail "job $id: '$*' still false after 180s"
+    squeue -h -j "$id" 2>/dev/null | grep -q . || fail "job $id ended before '$*'"
     sleep 0.1
   done
 }
+has_text() { [ -f "$1" ] && grep -qF -- "$2" "$1"; }
+any_block() { compgen -G "$1.work/blocks/s*.h5" >/dev/null; }
+# first_block LOG: the first block of an array task's share, from "task i/n computes blocks A..B"
+first_block() { grep -oP 'task \d+/\d+ computes blocks \K\d+' "$1" | head -1; }
 expect_in() {  # expect_in FILE TEXT: fail with the file shown when TEXT is missing
   grep -qF -- "$2" "$1" || { cat "$1"; fail "$1 lacks '$2'"; }
+}
+# computed LOG: blocks the last run in LOG computed ("3/3 points done; N blocks computed by this run")
+computed() { grep -oP 'points done; \K\d+(?= blocks computed by this run)' "$1" | tail -1; }
+compare() {  # compare FILE WHAT
+  "$PY" "$ROOT/tests/slurm/compare_results.py" serial.h5 "$1" || fail "$2: $1 != the serial run"
 }
 
 # ---- 1. preemption of a 2-rank job: signal, exit 3, requeue, resume, bitwise-equal results ----
 id=$(sbatch --parsable -n 2 -J sd-preempt -o "$S/preempt-%j.out" "$ROOT/slurm/sweep.sbatch" \
   --config sweep.ini --output.path preempt.h5)
 submitted+=("$id")
-wait_file "$id" preempt.h5.work/point_0.samples.h5.partial
-sleep 0.5
-log "job $id is sampling point 0; scancel --batch --signal=USR1"
+wait_for "$id" any_block preempt.h5
+log "job $id has saved a block; scancel --batch --signal=USR1"
 scancel --batch --signal=USR1 "$id"
 wait_gone "$id"
 out=$S/preempt-$id.out
-log "job $id: $(state "$id")"
+report "$id" "1 preempted 2-rank sweep"
 [ "$(state "$id")" = COMPLETED ] || { cat "$out"; fail "job $id ended $(state "$id"), expected COMPLETED"; }
 scontrol show job "$id" | grep -q 'Restarts=1 ' || { scontrol show job "$id"; fail "job $id: expected Restarts=1"; }
 expect_in "$out" "SLURM_RESTART_COUNT=0"
@@ -125,42 +144,85 @@ expect_in "$out" "run the same command again to resume"
 expect_in "$out" "stopped with progress saved (exit 3); requeued job $id"
 expect_in "$out" "SLURM_RESTART_COUNT=1"
 expect_in "$out" "switchdiff sweep on 2 rank(s)"
-# the second run continued point 0's samples instead of starting over
-[ "$(grep -c 'resuming' "$out")" -ge 1 ] || { cat "$out"; fail "the requeued run did not resume saved progress"; }
+# the second run started from the blocks the first one saved
+resumed=$(grep -oP '; \K\d+(?= blocks already done)' "$out" | tail -1)
+[ "${resumed:-0}" -gt 0 ] || { cat "$out"; fail "the requeued run did not resume saved blocks"; }
+log "requeued run resumed with $resumed of 190 blocks already done"
 expect_in "$out" "3/3 points done"
-"$PY" "$ROOT/tests/slurm/compare_results.py" serial.h5 preempt.h5 || fail "requeued 2-rank results != serial run"
+compare preempt.h5 "requeued 2-rank job"
 [ "$("$PY" -c 'import h5py,sys; print(h5py.File(sys.argv[1])["/"].attrs["world_size"])' preempt.h5)" = 2 ] ||
   fail "preempt.h5 was not written by 2 ranks"
 
-# ---- 2. array + dependent assembly job; one task stopped for good, the last job finishes its point ----
-submit_out=$(SWEEP_LOG_DIR=$S/logs SWITCHDIFF_MAX_REQUEUES=0 "$ROOT/slurm/submit_sweep.sh" \
-  --config sweep.ini --output.path array.h5)
-echo "$submit_out"
-array_job=$(grep -oP 'array_job=\K\d+' <<<"$submit_out")
-final_job=$(grep -oP 'final_job=\K\d+' <<<"$submit_out")
-submitted+=("$array_job" "$final_job")
-grep -q 'points=3$' <<<"$submit_out" || fail "submit_sweep.sh sized the sweep wrong: $submit_out"
-wait_file "${array_job}_0" array.h5.work/point_0.samples.h5.partial
-sleep 0.5
-log "array task ${array_job}_0 is sampling; scancel --batch --signal=USR1 (requeueing off)"
-scancel --batch --signal=USR1 "${array_job}_0"
-wait_gone "$final_job" 400
-task0=$S/logs/switchdiff-point-${array_job}_0.out
-final=$S/logs/switchdiff-sweep-$final_job.out
-log "array: $(state "${array_job}_0"),$(state "${array_job}_1"),$(state "${array_job}_2"); final: $(state "$final_job")"
-expect_in "$task0" "SWITCHDIFF_MAX_REQUEUES=0 reached, not requeueing"
-scontrol show job "${array_job}_0" | grep -q 'ExitCode=3:0' || fail "task 0 should end with exit code 3"
-for t in 1 2; do [ "$(state "${array_job}_$t")" = COMPLETED ] || fail "array task $t: $(state "${array_job}_$t")"; done
-[ "$(state "$final_job")" = COMPLETED ] || { cat "$final"; fail "final job $final_job: $(state "$final_job")"; }
-expect_in "$final" "3/3 points done (1 computed by this run)"
-expect_in "$final" "resuming"
-"$PY" "$ROOT/tests/slurm/compare_results.py" serial.h5 array.h5 || fail "array + final job results != serial run"
+# submit NAME: slurm/submit_sweep.sh with 3 tasks; sets array_job, final_job
+submit() {
+  local submit_out
+  submit_out=$(SWEEP_TASKS=3 SWEEP_LOG_DIR=$S/logs-$1 "$ROOT/slurm/submit_sweep.sh" --config sweep.ini \
+    --output.path "$1.h5")
+  echo "$submit_out"
+  array_job=$(grep -oP 'array_job=\K\d+' <<<"$submit_out")
+  final_job=$(grep -oP 'final_job=\K\d+' <<<"$submit_out")
+  submitted+=("$array_job" "$final_job")
+  grep -q "^array_job=$array_job final_job=$final_job tasks=3$" <<<"$submit_out" ||
+    fail "submit_sweep.sh: unexpected last line in: $submit_out"
+}
+task_log() { echo "$S/logs-$1/switchdiff-sweep-task-${array_job}_$2.out"; }
 
-# ---- 3. bad input: exit code 1, no requeue ----
+# ---- 2. three array tasks + the assembly job, undisturbed ----
+submit array
+wait_gone "$final_job" 400
+final=$S/logs-array/switchdiff-sweep-$final_job.out
+for t in 0 1 2; do report "${array_job}_$t" "2 array task $t/3"; done
+report "$final_job" "2 final (afterany)"
+assembled=0
+for t in 0 1 2; do
+  tlog=$(task_log array "$t")
+  [ "$(state "${array_job}_$t")" = COMPLETED ] || { cat "$tlog"; fail "array task $t: $(state "${array_job}_$t")"; }
+  expect_in "$tlog" "task $t/3 computes blocks"
+  grep -q "3/3 points done" "$tlog" && assembled=$((assembled + 1))
+done
+[ $assembled -ge 1 ] || fail "no array task assembled the results, though every block was done"
+[ "$(state "$final_job")" = COMPLETED ] || { cat "$final"; fail "final job $final_job: $(state "$final_job")"; }
+[ "$(computed "$final")" = 0 ] || { cat "$final"; fail "the final job computed blocks, though the tasks did all"; }
+compare array.h5 "3 array tasks + final job"
+[ ! -e array.h5.work/blocks ] || fail "array.h5.work/blocks is left after the assembly"
+
+# ---- 3. a task preempted (requeued) and a task cancelled; the final job fills in ----
+submit trouble
+t0=$(task_log trouble 0)
+t1=$(task_log trouble 1)
+wait_for "${array_job}_0" has_text "$t0" "task 0/3 computes blocks"
+wait_for "${array_job}_1" has_text "$t1" "task 1/3 computes blocks"
+b0=$(first_block "$t0")
+b1=$(first_block "$t1")
+wait_for "${array_job}_0" test -e "trouble.h5.work/blocks/s$b0.h5"
+log "task ${array_job}_0 saved block $b0; scancel --batch --signal=USR1 (it requeues itself)"
+scancel --batch --signal=USR1 "${array_job}_0"
+wait_for "${array_job}_1" test -e "trouble.h5.work/blocks/s$b1.h5"
+log "task ${array_job}_1 saved block $b1; scancel (its remaining blocks are left to the final job)"
+scancel "${array_job}_1"
+wait_gone "$final_job" 400
+final=$S/logs-trouble/switchdiff-sweep-$final_job.out
+for t in 0 1 2; do report "${array_job}_$t" "3 array task $t/3"; done
+report "$final_job" "3 final (afterany)"
+[ "$(state "${array_job}_0")" = COMPLETED ] || { cat "$t0"; fail "task 0: $(state "${array_job}_0")"; }
+scontrol show job "${array_job}_0" | grep -q 'Restarts=1 ' || fail "task 0: expected Restarts=1"
+expect_in "$t0" "stopped with progress saved (exit 3); requeued job"
+expect_in "$t0" "SLURM_RESTART_COUNT=1"
+[ "$(state "${array_job}_1")" = CANCELLED ] || { cat "$t1"; fail "task 1: $(state "${array_job}_1")"; }
+[ "$(state "${array_job}_2")" = COMPLETED ] || fail "task 2: $(state "${array_job}_2")"
+[ "$(state "$final_job")" = COMPLETED ] || { cat "$final"; fail "final job $final_job: $(state "$final_job")"; }
+expect_in "$final" "3/3 points done"
+n=$(computed "$final")
+[ "${n:-0}" -gt 0 ] || { cat "$final"; fail "the final job should have computed task 1's missing blocks"; }
+log "final job computed the $n blocks task 1 left missing, and assembled"
+compare trouble.h5 "requeued + cancelled tasks + final job"
+
+# ---- 4. bad input: exit code 1, no requeue ----
 id=$(sbatch --parsable -J sd-bad -o "$S/bad-%j.out" "$ROOT/slurm/sweep.sbatch" --config missing.ini \
   --output.path bad.h5)
 submitted+=("$id")
 wait_gone "$id" 60
+report "$id" "4 bad config"
 scontrol show job "$id" | grep -q 'ExitCode=1:0' || { cat "$S/bad-$id.out"; fail "bad config: expected exit 1"; }
 scontrol show job "$id" | grep -q 'Restarts=0 ' || fail "a job with a bad config must not be requeued"
 expect_in "$S/bad-$id.out" "missing.ini"
