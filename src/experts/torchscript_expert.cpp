@@ -1,6 +1,5 @@
 #include "experts/torchscript_expert.h"
 
-#include <c10/core/InferenceMode.h>
 #include <torch/script.h>
 
 #include <cmath>
@@ -114,7 +113,10 @@ TorchScriptExpert::TorchScriptExpert(const ExpertSpec& spec, c10::Device device)
 
   // Probe once so a wrong signature or output shape fails now, with the file named, not mid-run.
   // Finiteness is checked on every real call instead (SwitchedDenoiser), where seeds are known.
-  c10::InferenceMode guard;
+  // Without autograd, but not under c10::InferenceMode: tensors a (traced) module creates in its first call
+  // can be kept by its graph as constants, and inference tensors could never be saved for a later backward pass
+  // (tests/likelihood/test_traced_experts.cpp).
+  at::NoGradGuard guard;
   const double probe_sigma = std::sqrt(info_.range.min * info_.range.max);
   const at::Tensor x = at::zeros({1, channels, resolution, resolution}, at::kFloat);
   try {

@@ -1,7 +1,6 @@
 #include "sampling/sample_batch.h"
 
 #include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
 
 #include "core/error.h"
 
@@ -11,7 +10,7 @@ void sample_seeds_sweep(const std::vector<std::shared_ptr<const experts::Switche
                         const experts::Denoiser& trunk, const std::vector<int64_t>& seeds,
                         const SamplerOptions& options, const std::function<void(size_t, const SampleBatch&)>& on_point,
                         int64_t* performed_nfe) {
-  c10::InferenceMode no_autograd;
+  at::NoGradGuard no_autograd;  // not InferenceMode: see TorchScriptExpert's probe (likelihood may follow)
   core::SeededNoise noise(seeds);
   const experts::ImageShape shape = trunk.image_shape();
   const at::Tensor latents = noise.randn({shape.channels, shape.height, shape.width});
@@ -35,7 +34,7 @@ at::Tensor quantize_images(const at::Tensor& y) { return (y * 127.5 + 128).clamp
 
 SampleBatch sample_seeds(const experts::Denoiser& denoiser, const std::vector<int64_t>& seeds,
                          const SamplerOptions& options) {
-  c10::InferenceMode no_autograd;
+  at::NoGradGuard no_autograd;  // not InferenceMode: see TorchScriptExpert's probe (likelihood may follow)
   core::SeededNoise noise(seeds);
   const experts::ImageShape shape = denoiser.image_shape();
   const at::Tensor latents = noise.randn({shape.channels, shape.height, shape.width});
