@@ -63,6 +63,8 @@ int report(const std::string& message, int exit_code) {
 }
 
 int run(int argc, char** argv) {
+  // First of all: a stop signal during start-up (MPI, loading experts) is then a clean exit 3, never a kill.
+  pipeline::install_stop_handlers();
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" || std::string(argv[1]) == "help") {
     print_usage();
     return argc < 2 ? 1 : 0;
@@ -90,7 +92,6 @@ int run(int argc, char** argv) {
       return 0;
     }
     set_threads(args);
-    pipeline::install_stop_handlers();
     const std::string backend = args.config.declares("run.backend") && args.config.has("run.backend")
                                     ? args.config.text("run.backend")
                                     : "serial";

@@ -64,8 +64,9 @@ using detail::check;
 // Hints for the failures users meet most: locks on network file systems, files still being written.
 std::string hint_for(const std::string& hdf5_message) {
   if (hdf5_message.find("unable to lock") != std::string::npos) {  // not "lock" alone: "sblock" is in truncation errors
-    return "; another program may hold the file open, or the file system lacks locks "
-           "(set HDF5_USE_FILE_LOCKING=FALSE)";
+    // Never advise turning HDF5's file locking off: two writers of one file then corrupt it.
+    return "; another program (or another switchdiff run) holds the file open: wait for it to finish, or use "
+           "another output path";
   }
   return "";
 }

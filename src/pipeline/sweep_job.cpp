@@ -175,8 +175,15 @@ SweepOutcome run_sweep_job(const dist::Communicator& comm, const SweepJob& job) 
              job.task.count > 1 ? fmt::format("; task {}/{} computes blocks {}..{}", job.task.index, job.task.count,
                                               first, last - 1)
                                 : "");
+  const auto stop_now = [&](int64_t computed) {
+    throw make_error<Interrupted>(
+        "stopped by a signal after {}/{} blocks of this run; finished blocks are saved in {}; run the same "
+        "command again to resume",
+        computed, todo.size(), records_folder(job.output_path));
+  };
   if (!todo.empty()) {
     const LoadedInputs inputs = load_inputs(comm, job, pass);
+    if (comm.any(stop_requested())) stop_now(0);  // a signal during start-up
     const int64_t world = comm.size();
     const int64_t rounds = (static_cast<int64_t>(todo.size()) + world - 1) / world;
     core::Progress progress(fmt::format("sweep ({} points)", pass.rows.size()), static_cast<int64_t>(todo.size()),
@@ -198,12 +205,7 @@ SweepOutcome run_sweep_job(const dist::Communicator& comm, const SweepJob& job) 
       }
       outcome.computed_blocks = std::min<int64_t>((round + 1) * world, static_cast<int64_t>(todo.size()));
       progress.update(outcome.computed_blocks);
-      if (round + 1 < rounds && comm.any(stop_requested())) {
-        throw make_error<Interrupted>(
-            "stopped by a signal after {}/{} blocks of this run; finished blocks are saved in {}; run the same "
-            "command again to resume",
-            outcome.computed_blocks, todo.size(), records_folder(job.output_path));
-      }
+      if (round + 1 < rounds && comm.any(stop_requested())) stop_now(outcome.computed_blocks);
     }
     progress.finish();
   }
