@@ -104,6 +104,8 @@ void declare_sections(core::Config& c, const std::vector<std::string>& sections)
       c.declare({"output.path", "", "output HDF5 file"});
     } else if (s == "run") {
       c.declare({"run.threads", "0", "CPU threads per rank for LibTorch (0 = cores / ranks on this node)"});
+      c.declare({"run.progress_seconds", "30",
+                 "seconds between progress lines in a log file (on a terminal the line updates in place)"});
       c.declare({"run.backend", "auto", "communicator: auto | serial | mpi | nccl"});
       c.declare({"run.device", "auto",
                  "where networks run: auto (the rank's GPU when LibTorch has CUDA and one is "

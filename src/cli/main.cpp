@@ -6,6 +6,7 @@
 #include <malloc.h>
 
 #include <cstdio>
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -92,6 +93,13 @@ int run(int argc, char** argv) {
       return 0;
     }
     set_threads(args);
+    if (args.config.declares("run.progress_seconds") && args.config.has("run.progress_seconds")) {
+      const double seconds = args.config.number("run.progress_seconds");
+      if (!(seconds >= 0) || !std::isfinite(seconds)) {
+        throw make_error<ConfigError>("run.progress_seconds = {} must be a finite number >= 0", seconds);
+      }
+      core::set_progress_seconds(seconds);
+    }
     const std::string backend = args.config.declares("run.backend") && args.config.has("run.backend")
                                     ? args.config.text("run.backend")
                                     : "serial";

@@ -43,11 +43,23 @@ std::string format_duration(double seconds) {
   return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
 }
 
+namespace {
+double g_progress_seconds = 30.0;
+// In-place updates need a terminal; a log file (SLURM, CI) gets whole lines, spaced out.
+bool stdout_is_terminal() {
+  static const bool terminal = ::isatty(::fileno(stdout)) == 1;
+  return terminal;
+}
+constexpr double kTerminalRefreshSeconds = 0.5;
+}  // namespace
+
+void set_progress_seconds(double seconds) { g_progress_seconds = seconds; }
+
 Progress::Progress(std::string label, int64_t total, std::string unit, double interval_seconds)
     : label_(std::move(label)),
       unit_(std::move(unit)),
       total_(total),
-      interval_seconds_(interval_seconds),
+      interval_seconds_(interval_seconds >= 0 ? interval_seconds : g_progress_seconds),
       start_(std::chrono::steady_clock::now()),
       last_print_(start_) {}
 
@@ -57,23 +69,40 @@ double Progress::elapsed_seconds() const {
 
 void Progress::update(int64_t done) {
   done_ = done;
+  if (log_rank() != 0 || done_ >= total_) return;  // the end is finish()'s single line
   const auto now = std::chrono::steady_clock::now();
-  if (std::chrono::duration<double>(now - last_print_).count() < interval_seconds_ && done_ < total_) return;
+  const double since = std::chrono::duration<double>(now - last_print_).count();
+  if (since < (stdout_is_terminal() ? kTerminalRefreshSeconds : interval_seconds_)) return;
   last_print_ = now;
   const double elapsed = elapsed_seconds();
   const double rate = elapsed > 0 ? static_cast<double>(done_) / elapsed : 0.0;
-  const double eta = rate > 0 ? static_cast<double>(total_ - done_) / rate : -1.0;
+  const double remaining = rate > 0 ? static_cast<double>(total_ - done_) / rate : -1.0;
   const double percent = total_ > 0 ? 100.0 * static_cast<double>(done_) / static_cast<double>(total_) : 100.0;
-  info("{}: {}/{} {} ({:.1f}%), {:.2f} {}/s, elapsed {}, ETA {}", label_, done_, total_, unit_, percent, rate,
-       unit_, format_duration(elapsed), format_duration(eta));
+  const std::string line = fmt::format("{}: {}/{} {} ({:.1f}%), {:.3g} {}/s, elapsed {}, ETA {}", label_, done_,
+                                       total_, unit_, percent, rate, unit_, format_duration(elapsed),
+                                       format_duration(remaining));
+  if (stdout_is_terminal()) {
+    std::fprintf(stdout, "\r%s\033[K", line.c_str());  // overwrite the previous update, clear the rest
+    std::fflush(stdout);
+    overwriting_ = true;
+  } else {
+    info("{}", line);
+  }
 }
 
 void Progress::finish() {
   if (finished_) return;
   finished_ = true;
   const double elapsed = elapsed_seconds();
-  info("{}: done, {} {} in {} ({:.2f} {}/s)", label_, done_, unit_, format_duration(elapsed),
-       elapsed > 0 ? static_cast<double>(done_) / elapsed : 0.0, unit_);
+  const std::string line = fmt::format("{}: done, {} {} in {} ({:.3g} {}/s)", label_, done_, unit_,
+                                       format_duration(elapsed),
+                                       elapsed > 0 ? static_cast<double>(done_) / elapsed : 0.0, unit_);
+  if (overwriting_ && log_rank() == 0) {
+    std::fprintf(stdout, "\r%s\033[K\n", line.c_str());
+    std::fflush(stdout);
+  } else {
+    info("{}", line);
+  }
 }
 
 }  // namespace switchdiff::core

@@ -24,11 +24,15 @@ void info(fmt::format_string<Args...> format, Args&&... args) {
 // Printed by every rank to stderr with the rank tag.
 void log_warning(const std::string& message);
 
-// Progress of one long loop: rank 0 prints "label: done/total (pct) rate/s ETA" at most every
-// `interval` seconds, plus a final line. `done` counts global work items (all ranks together).
+// Progress of one long loop: rank 0 shows "label: done/total (pct), rate, elapsed, ETA" and ends with one summary
+// line. On a terminal the line updates in place; otherwise (a log file) a line every `interval_seconds` (default:
+// set_progress_seconds(), the run.progress_seconds key), never the same line twice. `done` counts global work
+// items (all ranks together).
+void set_progress_seconds(double seconds);
+
 class Progress {
  public:
-  Progress(std::string label, int64_t total, std::string unit = "items", double interval_seconds = 5.0);
+  Progress(std::string label, int64_t total, std::string unit = "items", double interval_seconds = -1);
   void update(int64_t done);
   void finish();
   double elapsed_seconds() const;
@@ -42,6 +46,7 @@ class Progress {
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_print_;
   bool finished_ = false;
+  bool overwriting_ = false;  // an in-place line is on the terminal
 };
 
 std::string format_duration(double seconds);
