@@ -69,7 +69,7 @@ std::unique_ptr<Communicator> make_nccl() {
 #else
   throw make_error<ConfigError>(
       "backend nccl: built without NCCL; rebuild with CUDA toolkit at /usr/local/cuda "
-      "(nccl.h, libnccl, libcudart) or use --dist.backend mpi");
+      "(nccl.h, libnccl, libcudart) or use --run.backend mpi");
 #endif
 }
 
@@ -82,7 +82,7 @@ std::unique_ptr<Communicator> make_communicator(const std::string& backend) {
     if (built_with_nccl() && visible_cuda_devices() == 0) {
       throw make_error<ConfigError>(
           "backend nccl: no CUDA device visible (check CUDA_VISIBLE_DEVICES and the "
-          "driver); use --dist.backend mpi");
+          "driver); use --run.backend mpi");
     }
     return make_nccl();
   }

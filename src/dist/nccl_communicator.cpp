@@ -68,7 +68,7 @@ NcclCommunicator::NcclCommunicator() : cuda_(std::make_unique<Cuda>()) {
   if (!control_.all(has_device)) {
     throw make_error<ConfigError>(
         "backend nccl: no CUDA device visible on {} (check CUDA_VISIBLE_DEVICES and "
-        "the driver); use --dist.backend mpi",
+        "the driver); use --run.backend mpi",
         has_device ? "another rank" : "this rank");
   }
   device_ = select_cuda_device(control_.local_rank());
