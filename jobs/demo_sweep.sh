@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The bundled demo (configs/demo.ini: Fashion-MNIST experts, FID with the demo classifier's features) as a
-# SLURM sweep: one array task per switch sigma, then a job that assembles results/demo_slurm/sweep.h5 and
-# prints the table (`switchdiff info results/demo_slurm/sweep.h5` prints it again). CPU only.
+# SLURM sweep: SWEEP_TASKS array tasks (default 4) share the pass's blocks, then a job that finishes any
+# missing block, assembles results/demo_slurm/sweep.h5 (unless a task already did) and prints the table
+# (`switchdiff info results/demo_slurm/sweep.h5` prints it again). CPU only.
 # If the demo data is missing, a first job prepares it (Debian's dataset-fashion-mnist must be installed
 # on the compute nodes) and the array waits for it.
 #
 # Usage (any folder; jobs run in the repository root):
 #   jobs/demo_sweep.sh [--section.key VALUE ...]     e.g. --samples.count 2048 --nll.count 64
 # Environment:
-#   DEMO_SIGMAS     switch sigmas when configs/demo.ini has no [sweep] (default: 0, 0.1, 0.5, 2, 80,
-#                   as tools/run_demo.sh; 0 = quality expert alone, 80 = likelihood expert alone)
+#   DEMO_SIGMAS     switch sigmas instead of configs/demo.ini's [sweep] sigmas, e.g. "0, 0.5, 80"
+#                   (0 = quality expert alone, 80 = likelihood expert alone)
 #   DEMO_DATA_DIR   where the demo data lives (default data/, as configs/demo.ini says)
 #   DEMO_OUTPUT     results file (default results/demo_slurm/sweep.h5)
 #   SWEEP_*, SWITCHDIFF_*: see slurm/submit_sweep.sh and slurm/sweep.sbatch
@@ -25,11 +26,8 @@ args=(--config configs/demo.ini --output.path "$output")
 if [ "$data" != data ]; then
   args+=(--nll.dataset "$data/fashion-mnist-test.h5" --fid.reference "$data/fashion-mnist-train-stats.h5")
 fi
-size_rc=0
-/usr/bin/python3 slurm/sweep_size.py "${args[@]}" "$@" >/dev/null 2>&1 || size_rc=$?
-if [ $size_rc = 3 ]; then  # the config names no sweep points
-  args+=(--sweep.sigmas "${DEMO_SIGMAS:-0, 0.1, 0.5, 2, 80}")
-fi
+# The array size does not depend on the points, so nothing here needs to count them.
+if [ -n "${DEMO_SIGMAS:-}" ]; then args+=(--sweep.sigmas "$DEMO_SIGMAS"); fi
 
 # Demo data, made once by a job of its own (the array tasks would race to write it): the 10k test images
 # for bits/dim and the statistics of the 60k training images for FID, as tools/run_demo.sh makes them.

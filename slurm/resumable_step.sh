@@ -57,6 +57,22 @@ sd_threads_per_rank() {
   echo $((cpus / tasks > 0 ? cpus / tasks : 1))
 }
 
+# This job's name for scontrol. An array task is <array>_<task>: the last task's SLURM_JOB_ID equals the
+# array's id, which names every task (`scontrol requeue <array id>` would requeue them all).
+sd_job_name() {
+  if [ -n "${SLURM_ARRAY_JOB_ID:-}" ]; then echo "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"; else echo "${SLURM_JOB_ID:-}"; fi
+}
+
+# "JobState Reason" of this job as slurmctld sees it now (e.g. "RUNNING None", "COMPLETING TimeLimit"), or
+# "UNKNOWN".
+sd_job_state() {
+  local line st reason
+  line=$(scontrol show job -o "$(sd_job_name)" 2>/dev/null | head -1)
+  st=$(grep -oP '(^| )JobState=\K\S+' <<<"$line")
+  reason=$(grep -oP '(^| )Reason=\K\S+' <<<"$line")
+  echo "${st:-UNKNOWN}${reason:+ $reason}"
+}
+
 sd_log() { echo "[switchdiff-slurm $(date '+%F %T')] $*"; }
 
 # The signal handler: remember the signal and pass it on to the running step (srun forwards it to every
@@ -69,10 +85,10 @@ sd_on_signal() {
 }
 
 # sd_run_resumable COMMAND...: runs `srun COMMAND` and exits the batch script with the outcome:
-# 0 done; 3 with a requeue (or without one when the restart limit is reached or requeue is refused);
-# any other code as it came.
+# 0 done; 3 with a requeue (or without one when the job was cancelled, the restart limit is reached or
+# requeue is refused); any other code as it came.
 sd_run_resumable() {
-  local restarts=${SLURM_RESTART_COUNT:-0} max=${SWITCHDIFF_MAX_REQUEUES:-10} rc
+  local restarts=${SLURM_RESTART_COUNT:-0} max=${SWITCHDIFF_MAX_REQUEUES:-10} rc state
   local -a srun_args
   read -r -a srun_args <<<"${SWITCHDIFF_SRUN_ARGS:---mpi=pmix}"
   SD_SIGNAL=""
@@ -108,12 +124,24 @@ sd_run_resumable() {
           "requeueing. Progress is saved: submit the same job again to resume."
         exit 3
       fi
-      if scontrol requeue "$SLURM_JOB_ID"; then
-        sd_log "stopped with progress saved (exit 3); requeued job $SLURM_JOB_ID (restart $((restarts + 1)) of" \
+      # A job SLURM is already ending shows COMPLETING (Slurm 22.05), after scancel and after a hard time
+      # limit alike; only the Reason tells them apart. A scancel must stay a cancel, so only a time limit
+      # (Reason=TimeLimit) is requeued; preemption in REQUEUE mode requeues the job itself.
+      state=$(sd_job_state)
+      case $state in
+        "COMPLETING TimeLimit" | "TIMEOUT"*) ;;
+        COMPLETING* | CANCELLED* | PREEMPTED*)
+          sd_log "stopped with progress saved (exit 3) while SLURM ends the job (JobState=${state/ /, Reason=}:" \
+            "scancel or preemption); not requeueing. Submit the same job again to resume."
+          exit 3
+          ;;
+      esac
+      if scontrol requeue "$(sd_job_name)"; then
+        sd_log "stopped with progress saved (exit 3); requeued job $(sd_job_name) (restart $((restarts + 1)) of" \
           "at most $max); it resumes where it stopped"
         exit 0
       fi
-      sd_log "stopped with progress saved (exit 3), but 'scontrol requeue $SLURM_JOB_ID' failed (was the" \
+      sd_log "stopped with progress saved (exit 3), but 'scontrol requeue $(sd_job_name)' failed (was the" \
         "job submitted with --no-requeue?). Submit the same job again to resume."
       exit 3
       ;;

@@ -7,8 +7,8 @@
 #     log) and resumes from the saved blocks;
 #  2. array (slurm/submit_sweep.sh, SWEEP_TASKS=3, as jobs/demo_sweep.sh uses it): 3 tasks each compute
 #     their share of the blocks, the last to finish assembles, the afterany job finds nothing left to do;
-#  3. array with trouble: task 0 gets USR1 (exit 3, requeued, resumes its share), task 1 is cancelled
-#     halfway; the afterany job computes task 1's missing blocks and assembles;
+#  3. array with trouble: task 0 gets USR1 (exit 3, requeued, resumes its share), task 1 is scancel-ed
+#     halfway (exit 3, not requeued: a cancel stays one); the afterany job computes its missing blocks;
 #  4. bad input: the job fails with exit code 1 and is not requeued.
 # Prints every job's final state (scontrol: this cluster has no accounting database for sacct).
 # Skips (exit 77) when not root or when the SLURM packages are missing and cannot be installed. Stops the
@@ -92,8 +92,9 @@ state() { scontrol show job "$1" 2>/dev/null | grep -oP 'JobState=\K\S+' | head 
 report() {
   local line
   line=$(scontrol show job -o "$1" 2>/dev/null | head -1)
-  echo "JOB $2: id=$1 jobid=$(grep -oP 'JobId=\K\S+' <<<"$line") state=$(grep -oP 'JobState=\K\S+' <<<"$line")" \
-    "exit=$(grep -oP ' ExitCode=\K\S+' <<<"$line") restarts=$(grep -oP 'Restarts=\K\S+' <<<"$line")"
+  field() { grep -oP "(^| )$1=\K\S+" <<<"$line" | head -1; }
+  echo "JOB [$2] $1: JobId=$(field JobId) JobState=$(field JobState) ExitCode=$(field ExitCode)" \
+    "Restarts=$(field Restarts)"
 }
 # wait_gone ID [S]: until the job (all its array tasks) left the queue
 wait_gone() {
@@ -135,7 +136,7 @@ log "job $id has saved a block; scancel --batch --signal=USR1"
 scancel --batch --signal=USR1 "$id"
 wait_gone "$id"
 out=$S/preempt-$id.out
-report "$id" "1 preempted 2-rank sweep"
+report "$id" "1: 2-rank sweep, USR1 + requeue"
 [ "$(state "$id")" = COMPLETED ] || { cat "$out"; fail "job $id ended $(state "$id"), expected COMPLETED"; }
 scontrol show job "$id" | grep -q 'Restarts=1 ' || { scontrol show job "$id"; fail "job $id: expected Restarts=1"; }
 expect_in "$out" "SLURM_RESTART_COUNT=0"
@@ -171,8 +172,8 @@ task_log() { echo "$S/logs-$1/switchdiff-sweep-task-${array_job}_$2.out"; }
 submit array
 wait_gone "$final_job" 400
 final=$S/logs-array/switchdiff-sweep-$final_job.out
-for t in 0 1 2; do report "${array_job}_$t" "2 array task $t/3"; done
-report "$final_job" "2 final (afterany)"
+for t in 0 1 2; do report "${array_job}_$t" "2: array task $t/3"; done
+report "$final_job" "2: assembly job (afterany)"
 assembled=0
 for t in 0 1 2; do
   tlog=$(task_log array "$t")
@@ -202,13 +203,15 @@ log "task ${array_job}_1 saved block $b1; scancel (its remaining blocks are left
 scancel "${array_job}_1"
 wait_gone "$final_job" 400
 final=$S/logs-trouble/switchdiff-sweep-$final_job.out
-for t in 0 1 2; do report "${array_job}_$t" "3 array task $t/3"; done
-report "$final_job" "3 final (afterany)"
+for t in 0 1 2; do report "${array_job}_$t" "3: array task $t/3"; done
+report "$final_job" "3: assembly job (afterany)"
 [ "$(state "${array_job}_0")" = COMPLETED ] || { cat "$t0"; fail "task 0: $(state "${array_job}_0")"; }
 scontrol show job "${array_job}_0" | grep -q 'Restarts=1 ' || fail "task 0: expected Restarts=1"
-expect_in "$t0" "stopped with progress saved (exit 3); requeued job"
+expect_in "$t0" "stopped with progress saved (exit 3); requeued job ${array_job}_0 "
 expect_in "$t0" "SLURM_RESTART_COUNT=1"
 [ "$(state "${array_job}_1")" = CANCELLED ] || { cat "$t1"; fail "task 1: $(state "${array_job}_1")"; }
+expect_in "$t1" "while SLURM ends the job (JobState="
+scontrol show job "${array_job}_1" | grep -q 'Restarts=0 ' || fail "task 1 was cancelled: it must not requeue"
 [ "$(state "${array_job}_2")" = COMPLETED ] || fail "task 2: $(state "${array_job}_2")"
 [ "$(state "$final_job")" = COMPLETED ] || { cat "$final"; fail "final job $final_job: $(state "$final_job")"; }
 expect_in "$final" "3/3 points done"
@@ -222,7 +225,7 @@ id=$(sbatch --parsable -J sd-bad -o "$S/bad-%j.out" "$ROOT/slurm/sweep.sbatch" -
   --output.path bad.h5)
 submitted+=("$id")
 wait_gone "$id" 60
-report "$id" "4 bad config"
+report "$id" "4: bad config"
 scontrol show job "$id" | grep -q 'ExitCode=1:0' || { cat "$S/bad-$id.out"; fail "bad config: expected exit 1"; }
 scontrol show job "$id" | grep -q 'Restarts=0 ' || fail "a job with a bad config must not be requeued"
 expect_in "$S/bad-$id.out" "missing.ini"
