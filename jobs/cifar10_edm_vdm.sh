@@ -12,18 +12,20 @@
 #   6. data/cifar10-test.h5              switchdiff prepare --input cifar-10-batches-bin/test_batch.bin
 #   7. your site's sbatch options: SBATCH_SITE_ARGS="--partition=gpu --account=myproj" (or SBATCH_* env)
 # docs/cifar10.md gives every command from the public files to the report, and which ones need a GPU.
-# Cost: measure before you submit 19 points: run one point small, e.g.
+# Cost: measure before you submit the whole sweep: run it small, e.g.
 #   CIFAR_SMALL=1 jobs/cifar10_edm_vdm.sh   (1000 samples, 100 test images, points 17 and 18 only)
-# and scale its per-point time in the logs. Points are independent array tasks; each one requeues itself
-# when preempted or near its time limit and resumes from its saved progress.
+# and scale its time per block in the logs. All points are computed in one pass (docs/sweep.md); the array
+# tasks share the budget's blocks, and each requeues itself when preempted or near its time limit and resumes
+# from its saved blocks.
 #
 # Usage: jobs/cifar10_edm_vdm.sh [--section.key VALUE ...]   (overrides of the .ini)
 # Environment:
-#   GPUS_PER_POINT   GPUs (= MPI ranks) per array task on one node (default 4)
+#   GPUS_PER_TASK    GPUs (= MPI ranks) per array task on one node (default 4)
+#   SWEEP_TASKS      array tasks, each a share of the blocks (default 4: slurm/submit_sweep.sh)
 #   CPUS_PER_GPU     CPU cores per rank (default 8)
-#   POINT_TIME       time limit per array task run (default 12:00:00; shorter limits just mean more requeues)
+#   TASK_TIME        time limit per array task run (default 12:00:00; shorter limits just mean more requeues)
 #   SBATCH_SITE_ARGS extra sbatch options for every job (partition, account, constraint, qos)
-#   SWEEP_ARRAY_MAX  run at most this many points at once
+#   SWEEP_ARRAY_MAX  run at most this many array tasks at once
 #   FID_REFERENCE    FID reference statistics (default refs/cifar10-train-inception.h5; EDM's .npz works too)
 #   SWEEP_*, SWITCHDIFF_*: slurm/submit_sweep.sh, slurm/sweep.sbatch
 # Then: /usr/bin/python3 analysis/sweep_table.py results/cifar10_edm_vdm/sweep.h5
@@ -56,13 +58,13 @@ need data/cifar10-test.h5 "switchdiff prepare --input cifar-10-batches-bin/test_
 --output.path data/cifar10-test.h5"
 [ $missing = 0 ] || { echo "cifar10_edm_vdm: nothing submitted; provide the files above" >&2; exit 1; }
 
-gpus=${GPUS_PER_POINT:-4}
+gpus=${GPUS_PER_TASK:-4}
 cpus=${CPUS_PER_GPU:-8}
 site=${SBATCH_SITE_ARGS:-}
-# One node per point, one rank per GPU; switchdiff maps rank -> GPU by SLURM_LOCALID (modulo visible GPUs).
+# One node per array task, one rank per GPU; switchdiff maps rank -> GPU by SLURM_LOCALID (modulo visible GPUs).
 export SWEEP_ARRAY_SBATCH_ARGS=${SWEEP_ARRAY_SBATCH_ARGS:-"--nodes=1 --ntasks-per-node=$gpus --gpus-per-node=$gpus \
---cpus-per-task=$cpus --time=${POINT_TIME:-12:00:00} $site"}
-# The last job assembles (seconds) and computes any point a task did not finish: give it the same node shape.
+--cpus-per-task=$cpus --time=${TASK_TIME:-12:00:00} $site"}
+# The last job assembles (seconds) and computes any block a task did not finish: give it the same node shape.
 export SWEEP_FINAL_SBATCH_ARGS=${SWEEP_FINAL_SBATCH_ARGS:-$SWEEP_ARRAY_SBATCH_ARGS}
 export SWITCHDIFF_BACKEND=${SWITCHDIFF_BACKEND:-nccl}  # fail loudly rather than run 19 points on CPUs
 args=(--config "$config" --fid.reference "$reference")

@@ -1,6 +1,7 @@
 #include "pipeline/sweep_blocks.h"
 
 #include <ATen/ATen.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <limits>
@@ -84,7 +85,9 @@ void compute_test_block(const SweepBlockInputs& in, const dist::Block& block, io
 void compute_sweep_block(const SweepBlockInputs& in, int64_t b) {
   const SweepPass& pass = *in.pass;
   const std::string final_path = record_path(in.job->output_path, pass, b);
-  const std::string partial = partial_path(final_path);
+  // Private to this process: two runs computing the same block (a plain sweep started while an array runs) each
+  // write their own file, and either rename is a complete record of the same numbers.
+  const std::string partial = fmt::format("{}.{}", partial_path(final_path), ::getpid());
   const bool samples = pass.is_sample_block(b);
   const dist::Block block = samples ? pass.samples.block(b) : pass.images.block(b - pass.samples.num_blocks());
   {
