@@ -53,6 +53,9 @@ void nll_keys(core::Config& c) {
   c.declare({"nll.sigma_max", num(d.ode.sigma_max), "upper limit of the PF-ODE; prior N(0, sigma_max^2 I)"});
   c.declare({"nll.divergence", likelihood::to_string(d.ode.divergence), "hutchinson | exact"});
   c.declare({"nll.probe", likelihood::to_string(d.ode.probe), "rademacher | gaussian"});
+  c.declare({"nll.dequantization", likelihood::to_string(d.dequantization),
+             "PF-ODE bins: grid (centred on the training grid k/127.5 - 1, + log2 127.5) | score_sde ((k + u) 2/256 "
+             "- 1, + 7); docs/likelihood.md"});
   c.declare({"nll.probes", std::to_string(d.ode.probes), "Hutchinson probes per image"});
   c.declare({"nll.repeats", std::to_string(d.repeats), "passes over the test set, averaged (score_sde: 5)"});
   c.declare({"nll.seed", std::to_string(d.seed), "nll_seed: image j uses seed + j for dequantization and probes"});

@@ -61,6 +61,7 @@ likelihood::LikelihoodOptions likelihood_options(const core::Config& c) {
   o.ode.divergence = likelihood::parse_divergence(c.text("nll.divergence"));
   o.ode.probe = likelihood::parse_probe(c.text("nll.probe"));
   o.ode.probes = c.integer("nll.probes");
+  o.dequantization = likelihood::parse_dequantization(c.text("nll.dequantization"));
   o.repeats = c.integer("nll.repeats");
   o.seed = c.integer("nll.seed");
   o.elbo = c.boolean("nll.elbo");

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <cmath>
+#include <stdexcept>
 #include <string>
 
 #include "core/error.h"
@@ -27,17 +28,37 @@ void check_images(const at::Tensor& images, const experts::Denoiser& denoiser, c
   }
 }
 
-at::Tensor dequantize(const at::Tensor& images, const at::Tensor& uniform) {
+std::string bpd_formula(Dequantization scheme) {
+  const std::string bins =
+      scheme == Dequantization::kGrid
+          ? "bpd = -log p(y) / (D ln 2) + log2(127.5) (= 6.99435) with y = (k + u - 1/2)/127.5 - 1, k the uint8 "
+            "pixel, u ~ U[0,1) per pixel (nll.dequantization = grid: uniform bins of width 2/255 centred on the "
+            "experts' training grid k/127.5 - 1; for a VDM expert i-DODE's 2(k + u)/256 - 1 with +7)"
+          : "bpd = -log p(y) / (D ln 2) + 7 with y = (k + u) * 2/256 - 1, k the uint8 pixel, u ~ U[0,1) per pixel "
+            "(nll.dequantization = score_sde: uniform bins of width 2/256 as score_sde, centred on (k - 127.5)/128)";
+  return bins +
+         ", log p(y) in nats by the probability-flow ODE from sigma_min to sigma_max with prior N(0, sigma_max^2 I); "
+         "elbo_bpd = -ELBO / (D ln 2) at the grid points k/127.5 - 1 with VDM's discrete decoder over them "
+         "(spacing 2/255)";
+}
+
+at::Tensor dequantize(const at::Tensor& images, const at::Tensor& uniform, Dequantization scheme) {
   if (uniform.sizes() != images.sizes()) {
     throw std::invalid_argument("dequantize: uniform noise must have the images' shape");
   }
-  return (images.to(at::kDouble) + uniform.to(at::kDouble)) * (2.0 / 256.0) - 1.0;
+  const at::Tensor k_plus_u = images.to(at::kDouble) + uniform.to(at::kDouble);
+  if (scheme == Dequantization::kGrid) return (k_plus_u - 0.5) / 127.5 - 1.0;
+  return k_plus_u * (2.0 / 256.0) - 1.0;
 }
 
-at::Tensor pixel_bin_centres(const at::Tensor& images) { return (images.to(at::kDouble) - 127.5) / 128.0; }
+double bin_width(Dequantization scheme) { return scheme == Dequantization::kGrid ? kPixelSpacing : 2.0 / 256.0; }
 
-at::Tensor bits_per_dim(const at::Tensor& log_density, int64_t dims) {
-  return -log_density.to(at::kDouble) / (static_cast<double>(dims) * std::log(2.0)) + 7.0;
+double bpd_offset(Dequantization scheme) { return -std::log2(bin_width(scheme)); }
+
+at::Tensor pixel_bin_centres(const at::Tensor& images) { return images.to(at::kDouble) / 127.5 - 1.0; }
+
+at::Tensor bits_per_dim(const at::Tensor& log_density, int64_t dims, Dequantization scheme) {
+  return -log_density.to(at::kDouble) / (static_cast<double>(dims) * std::log(2.0)) + bpd_offset(scheme);
 }
 
 }  // namespace switchdiff::likelihood

@@ -162,7 +162,7 @@ at::Tensor discrete_reconstruction_nats(double sigma) {
   // (exponentially accurate for this smooth integrand); terms with |D_j| > 30 are below e^-200 of the j = k term.
   constexpr double kStep = 0.01;
   constexpr int kPoints = 2001;
-  const double spacing = 1.0 / 128.0;
+  const double spacing = kPixelSpacing;  // the training grid x_k = k/127.5 - 1 (dequantization.h)
   const int window = static_cast<int>(std::min(255.0, std::ceil(30.0 * sigma / spacing) + 1));
   at::Tensor table = at::empty({256}, at::kDouble);
   std::vector<double> terms;

@@ -9,8 +9,10 @@
 //                  (dSNR = -2 sigma^-3 dsigma: the 1/2 of VDM's eq. (17) cancels the 2; no 1/2 remains)
 //   reconstruction E_{x_0 ~ q(x_0 | y)}[-log p(y | x_0)] at sigma_min:
 //                  discrete 8-bit data: VDM's factorized decoder p(k | x_0) = softmax_k(-(x_0 - g_k)^2 / (2 sigma^2))
-//                  over the bin centres g_k = (k - 127.5)/128 (dequantization.h), its expectation over x_0 per pixel
-//                  value computed once by quadrature (no Monte Carlo noise);
+//                  over the experts' training grid g_k = k/127.5 - 1 (spacing 2/255, dequantization.h), its
+//                  expectation over x_0 per pixel value computed once by quadrature (no Monte Carlo noise). In VDM's
+//                  coordinates (f = c y, c = 127.5/128, sigma_VDM = c sigma) it is VDM's decoder over (k - 127.5)/128:
+//                  every term of this ELBO of a VDM expert equals VDM's own (docs/likelihood.md);
 //                  continuous data: Gaussian decoder N(y; x_0, sigma_min^2 I): D/2 log(2 pi sigma_min^2) + D/2.
 // Discrete data give an upper bound on -log2 P(k) directly: bpd = -ELBO / (D ln 2) (no +7 offset).
 //
@@ -57,7 +59,7 @@ struct ElboTerms {
   at::Tensor bpd_stderr() const;
 };
 
-// 8-bit data: images uint8 [B, C, H, W], evaluated at the bin centres (k - 127.5)/128.
+// 8-bit data: images uint8 [B, C, H, W], evaluated at the training grid k/127.5 - 1.
 ElboTerms elbo_discrete(const experts::Denoiser& denoiser, const at::Tensor& images, const at::Tensor& uniform,
                         const at::Tensor& normal, double sigma_min, double sigma_max, const ElboOptions& options);
 // Continuous data y floating [B, C, H, W] (tests on Gaussian mixtures), Gaussian decoder.

@@ -57,11 +57,11 @@ RepeatEstimate estimate_likelihood_repeat(const experts::Denoiser& denoiser, con
     throw std::invalid_argument("estimate_likelihood_repeat: one index per image is needed");
   }
   const int64_t dims = images[0].numel();
-  const at::Tensor y = dequantize(images, noise.dequantization);
+  const at::Tensor y = dequantize(images, noise.dequantization, options.dequantization);
   const PfOdeResult ode = pf_ode_log_density(denoiser, y, noise.probes, options.ode, indices);
   RepeatEstimate out;
   out.log_density = ode.log_density;
-  out.nll_bpd = bits_per_dim(ode.log_density, dims);
+  out.nll_bpd = bits_per_dim(ode.log_density, dims, options.dequantization);
   out.nfe = ode.final_state.nfe;
   out.accepted = ode.final_state.accepted;
   out.rejected = ode.final_state.rejected;

@@ -8,6 +8,7 @@ namespace switchdiff::likelihood {
 
 std::string to_string(Divergence d) { return d == Divergence::kExact ? "exact" : "hutchinson"; }
 std::string to_string(Probe p) { return p == Probe::kGaussian ? "gaussian" : "rademacher"; }
+std::string to_string(Dequantization d) { return d == Dequantization::kScoreSde ? "score_sde" : "grid"; }
 
 Divergence parse_divergence(const std::string& text) {
   if (text == "hutchinson") return Divergence::kHutchinson;
@@ -19,6 +20,16 @@ Probe parse_probe(const std::string& text) {
   if (text == "rademacher") return Probe::kRademacher;
   if (text == "gaussian") return Probe::kGaussian;
   throw make_error<ConfigError>("nll.probe = '{}' is not allowed: use rademacher or gaussian", text);
+}
+
+Dequantization parse_dequantization(const std::string& text) {
+  if (text == "grid") return Dequantization::kGrid;
+  if (text == "score_sde") return Dequantization::kScoreSde;
+  throw make_error<ConfigError>(
+      "nll.dequantization = '{}' is not allowed: use grid (bins centred on the experts' training grid "
+      "k/127.5 - 1, the default) or score_sde (score_sde's bins (k + u) * 2/256 - 1, offset 7); see "
+      "docs/likelihood.md",
+      text);
 }
 
 void PfOdeOptions::validate() const {

@@ -17,11 +17,22 @@ enum class Probe {
   kGaussian,    // N(0, I)
 };
 
+// How an 8-bit pixel k becomes a continuous value y for the PF-ODE density (SPEC §4, dequantization.h,
+// docs/likelihood.md). The ELBO needs none: it is evaluated on the training grid itself.
+enum class Dequantization {
+  kGrid,      // "grid": y = (k + u - 1/2)/127.5 - 1, bins of width 2/255 centred on the experts' training grid
+              // k/127.5 - 1, offset log2(127.5); for a VDM expert i-DODE's 2(k + u)/256 - 1 in VDM coordinates, +7
+  kScoreSde,  // "score_sde": y = (k + u) * 2/256 - 1, bins of width 2/256, offset 7 (score_sde's tables)
+};
+
 std::string to_string(Divergence d);
 std::string to_string(Probe p);
-// Parse the INI / flag spelling ("hutchinson" | "exact", "rademacher" | "gaussian"); ConfigError otherwise.
+std::string to_string(Dequantization d);
+// Parse the INI / flag spelling ("hutchinson" | "exact", "rademacher" | "gaussian", "grid" | "score_sde");
+// ConfigError naming the key, the value and the allowed values otherwise.
 Divergence parse_divergence(const std::string& text);
 Probe parse_probe(const std::string& text);
+Dequantization parse_dequantization(const std::string& text);
 
 // The probability-flow ODE dx/dsigma = (x - D(x; sigma)) / sigma from sigma_min to sigma_max, solved by
 // Dormand-Prince 5(4) with per-image error control (dopri5.h).
@@ -52,6 +63,8 @@ struct LikelihoodOptions {
   PfOdeOptions ode;
   bool elbo = true;
   ElboOptions elbo_options;
+  // PF-ODE bins (nll.dequantization); the ELBO always uses the training grid.
+  Dequantization dequantization = Dequantization::kGrid;
   int64_t repeats = 1;  // passes over the images, averaged (score_sde uses 5)
   int64_t seed = 0;     // nll_seed: image j draws its noise from a generator seeded with seed + j
   void validate() const;

@@ -25,7 +25,7 @@ SharedLikelihoodResult estimate_likelihood_shared(const MergedModels& merged, co
   std::vector<std::vector<RepeatEstimate>> repeats(count);
   for (int64_t r = 0; r < options.repeats; ++r) {
     const RepeatNoise n = noise.next();
-    const at::Tensor y = dequantize(images, n.dequantization);
+    const at::Tensor y = dequantize(images, n.dequantization, options.dequantization);
     const PfOdeSweepResult ode = pf_ode_log_density_sweep(merged, y, n.probes, options.ode, indices);
     out.performed_quality_nfe += ode.performed_quality_nfe;
     out.performed_likelihood_nfe += ode.performed_likelihood_nfe;
@@ -41,7 +41,7 @@ SharedLikelihoodResult estimate_likelihood_shared(const MergedModels& merged, co
       RepeatEstimate e;
       const PfOdeResult& p = ode.points[k];
       e.log_density = p.log_density;
-      e.nll_bpd = bits_per_dim(p.log_density, dims);
+      e.nll_bpd = bits_per_dim(p.log_density, dims, options.dequantization);
       e.nfe = p.final_state.nfe;
       e.accepted = p.final_state.accepted;
       e.rejected = p.final_state.rejected;

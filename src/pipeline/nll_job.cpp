@@ -23,11 +23,11 @@ const char* const kColumnPaths[kNumNllColumns] = {"/nll_bpd",        "/nfe",    
 std::string run_identity(const NllJob& job, int64_t count) {
   const auto& o = job.options;
   return fmt::format("{}|eta={:.17g}|dataset={}|count={}|batch={}|rtol={:.17g}|atol={:.17g}|smin={:.17g}|"
-                     "smax={:.17g}|div={}|probe={}|K={}|repeats={}|seed={}|elbo={}|elbo_samples={}",
+                     "smax={:.17g}|div={}|probe={}|K={}|dequantization={}|repeats={}|seed={}|elbo={}|elbo_samples={}",
                      job.model->fingerprint(), job.switch_sigma, job.dataset_path, count, job.batch, o.ode.rtol,
                      o.ode.atol, o.ode.sigma_min, o.ode.sigma_max, likelihood::to_string(o.ode.divergence),
-                     likelihood::to_string(o.ode.probe), o.ode.probes, o.repeats, o.seed, o.elbo,
-                     o.elbo_options.samples);
+                     likelihood::to_string(o.ode.probe), o.ode.probes, likelihood::to_string(o.dequantization),
+                     o.repeats, o.seed, o.elbo, o.elbo_options.samples);
 }
 
 }  // namespace
@@ -64,7 +64,8 @@ NllSummary run_nll_job(const dist::Communicator& comm, const NllJob& job) {
                                file.set_double_attribute("/", "switch_sigma", job.switch_sigma);
                                file.set_int_attribute("/", "switch_step", job.switch_step);
                                file.set_int_attribute("/", "nll_seed", job.options.seed);
-                               file.set_string_attribute("/", "bpd_formula", likelihood::kBpdFormula);
+                               file.set_string_attribute("/", "bpd_formula",
+                                                         likelihood::bpd_formula(job.options.dequantization));
                                file.set_double_attribute("/", "ode_sigma_min", job.options.ode.sigma_min);
                                file.set_double_attribute("/", "ode_sigma_max", job.options.ode.sigma_max);
                                file.set_string_attribute("/", "dataset", job.dataset_path);

@@ -191,7 +191,7 @@ void rewrite_results(const SweepJob& job, const std::string& identity, Edit edit
     file.set_string_attribute("/", "run_identity", identity);
     file.set_int_attribute("/", "seed_base", job.seed_base);
     file.set_int_attribute("/", "nll_seed", job.nll_options.seed);
-    file.set_string_attribute("/", "bpd_formula", likelihood::kBpdFormula);
+    file.set_string_attribute("/", "bpd_formula", likelihood::bpd_formula(job.nll_options.dequantization));
     job.model->write_expert_attributes(file);
     file.close();
   }

@@ -50,7 +50,9 @@ TEST(CliNll, WritesPerImageResultsMatchingTheLibrary) {
   ASSERT_EQ(bpd.size(), 5u);
   EXPECT_EQ(file.read<int64_t>("/index"), (std::vector<int64_t>{0, 1, 2, 3, 4}));
   EXPECT_EQ(file.read<double>("/elbo_bpd").size(), 5u);
-  EXPECT_TRUE(contains(file.string_attribute("/", "bpd_formula"), "7"));
+  // The default bins (nll.dequantization = grid, docs/likelihood.md).
+  EXPECT_TRUE(contains(file.string_attribute("/", "bpd_formula"), "log2(127.5) (= 6.99435) with y = (k + u - 1/2)"))
+      << file.string_attribute("/", "bpd_formula");
   EXPECT_EQ(file.int_attribute("/", "nll_seed"), 0);
   EXPECT_DOUBLE_EQ(file.double_attribute("/", "ode_sigma_min"), 0.002);
   double mean = 0;
@@ -99,6 +101,7 @@ TEST(CliNll, BadInputExitsOne) {
       {nll_args(good) + " --nll.rtol 0", "rtol"},
       {nll_args(good) + " --nll.count 3", "nll.count = 3"},
       {nll_args(dir + "/missing.h5"), "missing.h5"},
+      {nll_args(good) + " --nll.dequantization vdm", "nll.dequantization = 'vdm' is not allowed: use grid"},
   };
   for (const auto& c : cases) {
     const auto r = switchdiff(fmt::format("{} --output.path {}/out.h5", c.args, dir));
@@ -106,6 +109,28 @@ TEST(CliNll, BadInputExitsOne) {
     EXPECT_TRUE(contains(r.output, c.expect)) << c.expect << "\n" << r.output;
     EXPECT_FALSE(std::filesystem::exists(dir + "/out.h5"));
   }
+}
+
+// nll.dequantization: an unknown value lists the allowed ones; score_sde's bins are recorded in bpd_formula, move the
+// numbers, and are part of the run identity, so an interrupted run never continues under the other bins.
+TEST(CliNll, DequantizationIsAStatedRecordedChoice) {
+  const std::string dir = testing::scratch_dir();
+  const std::string data = make_dataset(dir, 2, 1, 8);
+  const auto bad = switchdiff(fmt::format("{} --nll.dequantization vdm --output.path {}/bad.h5", nll_args(data), dir));
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  for (const char* part : {"'vdm'", "grid", "score_sde"}) EXPECT_TRUE(contains(bad.output, part)) << bad.output;
+
+  const std::string args = nll_args(data) + " --nll.elbo false";
+  ASSERT_EQ(switchdiff(fmt::format("{} --output.path {}/grid.h5", args, dir)).exit_code, 0);
+  const auto r = switchdiff(fmt::format("{} --nll.dequantization score_sde --output.path {}/sde.h5", args, dir));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto grid = io::H5File::open(dir + "/grid.h5", false);
+  const auto sde = io::H5File::open(dir + "/sde.h5", false);
+  EXPECT_TRUE(contains(sde.string_attribute("/", "bpd_formula"), "+ 7 with y = (k + u) * 2/256 - 1"))
+      << sde.string_attribute("/", "bpd_formula");
+  EXPECT_NE(grid.read<double>("/nll_bpd"), sde.read<double>("/nll_bpd"));
+  EXPECT_TRUE(contains(grid.string_attribute("/", "run_identity"), "dequantization=grid"));
+  EXPECT_TRUE(contains(sde.string_attribute("/", "run_identity"), "dequantization=score_sde"));
 }
 
 }  // namespace

@@ -92,7 +92,7 @@ TEST_F(ElboTest, DiscreteReconstructionTermIsSmallForFineNoiseAndLargerForCoarse
   EXPECT_NEAR(fine[100].item<double>(), fine[150].item<double>(), 1e-12);
   EXPECT_LT(fine[0].item<double>(), fine[128].item<double>());
   EXPECT_LT(fine[128].item<double>(), coarse[128].item<double>());
-  // sigma_min = 0.002 vs half a bin 1/256: P(misclassified) ~ 2 Phi(-1.95) ~ 5%, so well below 1 nat.
+  // sigma_min = 0.002 vs half the grid spacing 1/255: P(misclassified) ~ 2 Phi(-1.96) ~ 5%, so well below 1 nat.
   EXPECT_GT(fine[128].item<double>(), 0.01);
   EXPECT_LT(fine[128].item<double>(), 0.5);
 }

@@ -130,16 +130,53 @@ TEST_F(LikelihoodErrorsTest, NanInDriftNamesImageAndSigma) {
       {"image 5", "sigma = ", "non-finite", "nan-above-0.1"});
 }
 
-TEST(DequantizationTest, FormulaAndBinCentres) {
+TEST(DequantizationTest, ScoreSdeFormula) {
   const at::Tensor k = at::tensor({0, 127, 128, 255}, at::kByte).reshape({1, 1, 2, 2});
   const at::Tensor zero = at::zeros({1, 1, 2, 2}, at::kDouble);
   const at::Tensor almost_one = at::full({1, 1, 2, 2}, std::nextafter(1.0f, 0.0f), at::kFloat);  // torch.rand's max
-  EXPECT_TRUE(at::equal(dequantize(k, zero).reshape(-1), at::tensor({-1.0, -1.0 / 128, 0.0, 254.0 / 256})));
-  EXPECT_LT(dequantize(k, almost_one).max().item<double>(), 1.0);
-  EXPECT_TRUE(at::equal(pixel_bin_centres(k).reshape(-1), (at::tensor({0.0, 127.0, 128.0, 255.0}) - 127.5) / 128));
+  const Dequantization s = Dequantization::kScoreSde;
+  EXPECT_TRUE(at::equal(dequantize(k, zero, s).reshape(-1), at::tensor({-1.0, -1.0 / 128, 0.0, 254.0 / 256})));
+  EXPECT_LT(dequantize(k, almost_one, s).max().item<double>(), 1.0);
+  EXPECT_EQ(bin_width(s), 2.0 / 256);
+  EXPECT_EQ(bpd_offset(s), 7.0);
   // log p = 0 -> 7 bits/dim; log p = -D ln 2 -> 8.
-  EXPECT_DOUBLE_EQ(bits_per_dim(at::zeros({1}, at::kDouble), 4).item<double>(), 7.0);
-  EXPECT_DOUBLE_EQ(bits_per_dim(at::full({1}, -4 * std::log(2.0), at::kDouble), 4).item<double>(), 8.0);
+  EXPECT_DOUBLE_EQ(bits_per_dim(at::zeros({1}, at::kDouble), 4, s).item<double>(), 7.0);
+  EXPECT_DOUBLE_EQ(bits_per_dim(at::full({1}, -4 * std::log(2.0), at::kDouble), 4, s).item<double>(), 8.0);
+  EXPECT_NE(bpd_formula(s).find("+ 7 with y = (k + u) * 2/256 - 1"), std::string::npos) << bpd_formula(s);
+}
+
+// The default: bins of width 2/255 centred on the experts' training grid x_k = k/127.5 - 1 (dequantization.h).
+TEST(DequantizationTest, GridBinsAreCentredOnTheTrainingGrid) {
+  const at::Tensor k = at::tensor({0, 127, 128, 255}, at::kByte).reshape({1, 1, 2, 2});
+  const at::Tensor grid = at::tensor({-1.0, -1.0 / 255, 1.0 / 255, 1.0}, at::kDouble);
+  const Dequantization g = Dequantization::kGrid;
+  EXPECT_TRUE(at::allclose(pixel_bin_centres(k).reshape(-1), grid, 0, 1e-15));
+  const at::Tensor half = at::full({1, 1, 2, 2}, 0.5, at::kDouble);
+  EXPECT_TRUE(at::allclose(dequantize(k, half, g).reshape(-1), grid, 0, 1e-15));  // u = 1/2: the centre
+  const at::Tensor lower = dequantize(k, at::zeros({1, 1, 2, 2}, at::kDouble), g).reshape(-1);
+  const at::Tensor upper = dequantize(k, at::ones({1, 1, 2, 2}, at::kDouble), g).reshape(-1);
+  EXPECT_TRUE(at::allclose(upper - lower, at::full({4}, 2.0 / 255, at::kDouble), 0, 1e-15));
+  EXPECT_TRUE(at::allclose(lower, grid - 1.0 / 255, 0, 1e-15));
+  EXPECT_EQ(bin_width(g), 2.0 / 255);
+  EXPECT_EQ(kPixelSpacing, 2.0 / 255);
+  EXPECT_NEAR(bpd_offset(g), 6.994353436858858, 1e-14);  // log2(127.5)
+  EXPECT_DOUBLE_EQ(bits_per_dim(at::zeros({1}, at::kDouble), 4, g).item<double>(), std::log2(127.5));
+  // In VDM coordinates (c = 127.5/128) the bins are i-DODE's 2(k + u)/256 - 1.
+  const at::Tensor u = at::tensor({0.0, 0.25, 0.5, 0.999}, at::kDouble).reshape({1, 1, 2, 2});
+  const at::Tensor idode = (k.to(at::kDouble) + u) * (2.0 / 256) - 1;
+  EXPECT_TRUE(at::allclose(dequantize(k, u, g) * (127.5 / 128), idode, 0, 1e-15));
+  EXPECT_NE(bpd_formula(g).find("log2(127.5) (= 6.99435) with y = (k + u - 1/2)/127.5 - 1"), std::string::npos)
+      << bpd_formula(g);
+  EXPECT_NE(bpd_formula(g).find("k/127.5 - 1"), std::string::npos);
+}
+
+TEST(DequantizationTest, ParseListsTheAllowedValues) {
+  EXPECT_EQ(parse_dequantization("grid"), Dequantization::kGrid);
+  EXPECT_EQ(parse_dequantization("score_sde"), Dequantization::kScoreSde);
+  EXPECT_EQ(to_string(Dequantization::kGrid), "grid");
+  EXPECT_EQ(to_string(Dequantization::kScoreSde), "score_sde");
+  EXPECT_EQ(LikelihoodOptions{}.dequantization, Dequantization::kGrid);
+  expect_error<ConfigError>([] { parse_dequantization("vdm"); }, {"nll.dequantization", "'vdm'", "grid", "score_sde"});
 }
 
 TEST(LikelihoodNoiseTest, PerImageStreamsIndependentOfBatchAndRepeatsContinue) {

@@ -110,12 +110,13 @@ TEST_F(PythonReferenceTest, PfOdeBitsPerDimMatchScoreSdeStyleReference) {
   for (int64_t i = 0; i < n; ++i) indices[i] = 100 + i;
   LikelihoodOptions o;
   o.seed = 7;
+  o.dequantization = Dequantization::kScoreSde;  // score_sde's bins (k + u) * 2/256 - 1 and offset 7
   LikelihoodNoise noise(indices, m.merged->image_shape(), o);
   const RepeatNoise draw = noise.next();
   const at::Tensor images = random_images(n, 5);
-  const at::Tensor y = dequantize(images, draw.dequantization);
+  const at::Tensor y = dequantize(images, draw.dequantization, o.dequantization);
   const PfOdeResult ours = pf_ode_log_density(*m.merged, y, draw.probes, o.ode, indices);
-  const at::Tensor bpd = bits_per_dim(ours.log_density, 64);
+  const at::Tensor bpd = bits_per_dim(ours.log_density, 64, o.dequantization);
   write_doubles(dir + "/y.f64", y);
   write_doubles(dir + "/eps.f64", draw.probes.select(1, 0));
   const std::string common = fmt::format(
