@@ -99,9 +99,10 @@ int main(int argc, char** argv) try {
   for (int64_t i = 0; i < n; ++i) indices[i] = i;
   likelihood::LikelihoodOptions options;
   options.ode.rtol = options.ode.atol = std::stod(a.at("rtol"));
+  options.dequantization = likelihood::Dequantization::kScoreSde;  // the reference's bins and +7 offset
   likelihood::LikelihoodNoise noise(indices, shape, options);
   const likelihood::RepeatNoise draw = noise.next();
-  const at::Tensor y = likelihood::dequantize(images, draw.dequantization);
+  const at::Tensor y = likelihood::dequantize(images, draw.dequantization, options.dequantization);
 
   // Warm-up solve, untimed on both sides: TorchScript's profiling executor optimizes the graph during the first
   // calls and oneDNN generates kernels for each new batch shape, one-off costs that a long evaluation amortizes.
@@ -111,7 +112,7 @@ int main(int argc, char** argv) try {
   const likelihood::PfOdeResult ours = likelihood::pf_ode_log_density(*denoiser, y, draw.probes, options.ode, indices);
   const double our_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double our_cpu = cpu_seconds() - start_cpu;
-  const at::Tensor our_bpd = likelihood::bits_per_dim(ours.log_density, shape.dims());
+  const at::Tensor our_bpd = likelihood::bits_per_dim(ours.log_density, shape.dims(), options.dequantization);
   const double our_nfe = ours.final_state.nfe.to(at::kDouble).mean().item<double>();
 
   write_doubles((work / "y.f64").string(), y);
