@@ -1,9 +1,9 @@
-"""Reads a `switchdiff sweep` results file (SPEC §8) for the scripts in analysis/, and the two selections
+"""Reads a `switchdiff sweep` results file (docs/formats.md) for the scripts in analysis/, and the two selections
 they share: the best points and the Pareto-optimal ones.
 
 /sweep holds one row per sweep point as 1-D columns of equal length K; /points/<k>/ holds point k's
 arrays (nll_bpd_per_image: bits/dim of each test image, in test-index order). A bad file ends the
-program with exit code 1 and a message that says what is wrong and what to do (SPEC §7).
+program with exit code 1 and a message that says what is wrong and what to do (docs/cli.md).
 """
 import math
 import os
@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-# SPEC §8 /sweep columns that every sweep file has; elbo_bpd_stderr is optional (NaN when absent).
+# docs/formats.md /sweep columns that every sweep file has; elbo_bpd_stderr is optional (NaN when absent).
 REQUIRED_COLUMNS = ("switch_sigma", "switch_step", "fid", "inception_score", "n_samples", "nll_bpd",
                     "nll_bpd_stderr", "n_test", "nll_nfe_mean", "elbo_bpd", "sample_nfe_mean", "status")
 STATUS_NAMES = {0: "pending", 1: "partial", 2: "done"}
@@ -19,7 +19,7 @@ DONE = 2
 
 
 def fail(message):
-    """Prints `<program>: error: message` and exits with code 1 (bad input, SPEC §7)."""
+    """Prints `<program>: error: message` and exits with code 1 (bad input, docs/cli.md)."""
     print(f"{os.path.basename(sys.argv[0])}: error: {message}", file=sys.stderr)
     sys.exit(1)
 
@@ -54,12 +54,12 @@ def load(path, per_image=False):
         fail(f"{path}: not an HDF5 file; give the results file that `switchdiff sweep` wrote")
     with h5py.File(path, "r") as f:
         if "sweep" not in f or not isinstance(f["sweep"], h5py.Group):
-            fail(f"{path}: has no /sweep group, so it is not a sweep results file (SPEC §8); the outputs of "
+            fail(f"{path}: has no /sweep group, so it is not a sweep results file (docs/formats.md); the outputs of "
                  "sample/nll/stats/fid hold one run each: use `switchdiff sweep` for a table of switch points")
         group = f["sweep"]
         missing = [c for c in REQUIRED_COLUMNS if c not in group]
         if missing:
-            fail(f"{path}: /sweep lacks the column(s) {', '.join(missing)} (SPEC §8 lists them); was it written "
+            fail(f"{path}: /sweep lacks the column(s) {', '.join(missing)} (docs/formats.md lists them); was it written "
                  "by another version of switchdiff?")
         columns = {name: np.asarray(group[name][()], dtype=np.float64) for name in group
                    if isinstance(group[name], h5py.Dataset) and group[name].ndim == 1}

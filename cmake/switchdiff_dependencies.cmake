@@ -1,4 +1,4 @@
-# Finds every external dependency once; each failure says how to fix it (STYLE.md §8).
+# Finds every external dependency once; each failure says how to fix it (docs/style.md).
 macro(switchdiff_require found what fix)
   if(NOT ${found})
     message(FATAL_ERROR "${what} not found: ${fix} (or run tools/install_deps.sh)")

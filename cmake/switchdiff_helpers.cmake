@@ -1,4 +1,4 @@
-# One library per src/ folder, one test executable per module (STYLE.md §1, §7, §8).
+# One library per src/ folder, one test executable per module (docs/style.md).
 
 add_library(switchdiff_warnings INTERFACE)
 target_compile_options(switchdiff_warnings INTERFACE -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers

@@ -5,7 +5,7 @@
 #
 # Why the batch shell does this and not switchdiff: `#SBATCH --signal=B:USR1@T` signals only the batch
 # shell (T seconds before the time limit); the ranks never see it unless the shell passes it on. switchdiff
-# then stops at the next block, saves its progress and exits 3 (SPEC §7); re-running the same command
+# then stops at the next block, saves its progress and exits 3 (docs/cli.md); re-running the same command
 # resumes with bitwise-identical results, so the job can simply be requeued.
 #
 # Environment (all optional):

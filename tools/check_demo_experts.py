@@ -6,14 +6,14 @@
     /usr/bin/python3 tools/check_demo_experts.py bpd --expert quality --images 32  # -> /work/train/bpd_quality.json
     /usr/bin/python3 tools/check_demo_experts.py fid --samples 1000          # -> /work/train/fid.json
 
-* Sampler: EDM Heun, Karras et al. 2022 Alg. 2 with S_churn = 0 (SPEC §3): σ_i = (σ_max^(1/ρ) + i/(N−1)
+* Sampler: EDM Heun, Karras et al. 2022 Alg. 2 with S_churn = 0 (docs/sampling.md): σ_i = (σ_max^(1/ρ) + i/(N−1)
   (σ_min^(1/ρ) − σ_max^(1/ρ)))^ρ, σ_N = 0, float64 state, sample i drawn from its own generator seeded seed_base + i.
-* PF-ODE NLL (Song et al. 2021; SPEC §4): dx/dσ = (x − D(x; σ))/σ integrated from σ_min to σ_max with
+* PF-ODE NLL (Song et al. 2021; docs/likelihood.md): dx/dσ = (x − D(x; σ))/σ integrated from σ_min to σ_max with
   Dormand–Prince 5(4) (rtol = atol = 1e-5) with per-image step control: scipy's RK45 one image at a time
   (--integrator scipy) or the same method batched over images (default, several times faster on CPU), log p(y) = log N(x(σ_max); 0, σ_max² I) + ∫ div f dσ, Hutchinson
   divergence with one Rademacher probe fixed per trajectory. Uniform dequantization y = (k + u)·2/256 − 1 and
   bpd = −log p(y)/(D ln 2) + 7. Image j uses seed nll_seed + j for u and the probe, so both experts see the same.
-* FID with Fashion-MNIST classifier features (not Inception): SPEC §5 formula, float64, symmetric eigendecompositions.
+* FID with Fashion-MNIST classifier features (not Inception): docs/metrics.md formula, float64, symmetric eigendecompositions.
 """
 import argparse
 import json
@@ -72,7 +72,7 @@ def edm_sigma_grid(num_steps=18, sigma_min=0.002, sigma_max=80.0, rho=7.0):
 
 
 def merged_denoiser(quality, likelihood, switch_sigma):
-    """SPEC §1: the quality expert for σ > η, the likelihood expert for σ ≤ η (one σ per call here)."""
+    """docs/experts.md: the quality expert for σ > η, the likelihood expert for σ ≤ η (one σ per call here)."""
     def denoise(x64, sigma):
         net = quality if sigma > switch_sigma else likelihood
         with torch.no_grad():
@@ -98,7 +98,7 @@ def heun_sample(denoise, seeds, num_steps=18):
 
 
 def to_uint8(y):
-    """SPEC §3: uint8(clip(y·127.5 + 128, 0, 255)) with truncation (EDM generate.py)."""
+    """docs/sampling.md: uint8(clip(y·127.5 + 128, 0, 255)) with truncation (EDM generate.py)."""
     return (y * 127.5 + 128).clip(0, 255).to(torch.uint8)
 
 
@@ -143,7 +143,7 @@ def dequantize_and_probe(k_uint8, seeds):
     for k, seed in zip(k_uint8, seeds):
         gen = torch.Generator().manual_seed(int(seed))
         u = torch.rand(k.shape, generator=gen, dtype=torch.float64)
-        ys.append((k.to(torch.float64) + u) * 2.0 / 256.0 - 1.0)  # bins centred on VDM's grid (SPEC §4)
+        ys.append((k.to(torch.float64) + u) * 2.0 / 256.0 - 1.0)  # bins centred on VDM's grid (docs/likelihood.md)
         probes.append((torch.randint(0, 2, k.shape, generator=gen) * 2 - 1).to(torch.float32))
     return torch.stack(ys), torch.stack(probes)
 
@@ -160,7 +160,7 @@ def drift_and_divergence(net, x64, sigma64, probe):
 
 
 def log_prior_bpd(x_t, integral, sigma_max):
-    """bpd = −(log N(x_T; 0, σ_max² I) + ∫ div f dσ)/(D ln 2) + 7 per image (SPEC §4)."""
+    """bpd = −(log N(x_T; 0, σ_max² I) + ∫ div f dσ)/(D ln 2) + 7 per image (docs/likelihood.md)."""
     dim = x_t[0].numel()
     sq = x_t.reshape(x_t.shape[0], -1).square().sum(1)
     log_p = -0.5 * dim * math.log(2 * math.pi * sigma_max ** 2) - 0.5 * sq / sigma_max ** 2 + integral
@@ -197,7 +197,7 @@ DP_E = [71 / 57600, 0.0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 /
 
 
 def pf_ode_bpd_batched(net, k_uint8, seeds, rtol, atol, sigma_min=0.002, sigma_max=80.0):
-    """Same ODE as pf_ode_bpd, but every image keeps its own σ, step size and error control (SPEC §4: per-image)
+    """Same ODE as pf_ode_bpd, but every image keeps its own σ, step size and error control (docs/likelihood.md: per-image)
     while the network sees the active images as one batch (σ per sample). Step control as scipy's RK45:
     RMS norm of err/(atol + rtol·max|y|), factor 0.9·norm^(−1/5) in [0.2, 10], no growth right after a rejection.
     Returns (bpd [B], nfe [B])."""
@@ -284,7 +284,7 @@ def bpd(args):
 
 # ---------------------------------------------------------------------------------------------- FID
 def frechet_distance(mu1, s1, mu2, s2):
-    """‖μ₁−μ₂‖² + tr(Σ₁ + Σ₂ − 2 (Σ₁^½ Σ₂ Σ₁^½)^½), symmetric eigendecompositions only (SPEC §5)."""
+    """‖μ₁−μ₂‖² + tr(Σ₁ + Σ₂ − 2 (Σ₁^½ Σ₂ Σ₁^½)^½), symmetric eigendecompositions only (docs/metrics.md)."""
     w, v = np.linalg.eigh(s1)
     s1_half = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
     m = s1_half @ s2 @ s1_half

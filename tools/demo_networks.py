@@ -1,4 +1,4 @@
-"""Network definitions for the bundled Fashion-MNIST demo models (issue 5, SPEC §2 and §5).
+"""Network definitions for the bundled Fashion-MNIST demo models (issue 5, docs/experts.md, docs/metrics.md).
 
 Everything here is TorchScript-scriptable so that `train_demo_experts.py` can export it for libtorch 1.13:
 
@@ -12,9 +12,9 @@ Everything here is TorchScript-scriptable so that `train_demo_experts.py` can ex
   variance-preserving latent z = x / sqrt(1 + σ²) (≈ y at low noise): sin/cos(2^n π z) for n in `fourier_exponents`.
   They make fine pixel-level structure visible to the network, which is what the likelihood at low σ depends on.
   Its attributes (parameterization, sigma_min, ...) are ordinary TorchScript attributes so that C++ can read
-  them with `module.attr("sigma_min")` (SPEC §2).
+  them with `module.attr("sigma_min")` (docs/experts.md).
 * `FashionClassifier`: a small CNN; `features()` (the penultimate layer) is the demo FID feature extractor.
-* `ClassifierFeatureExtractor`: the SPEC §5 wrapper taking uint8 [B, 3, H, W].
+* `ClassifierFeatureExtractor`: the docs/metrics.md wrapper taking uint8 [B, 3, H, W].
 """
 import math
 from typing import List
@@ -132,7 +132,7 @@ class SmallUNet(nn.Module):
 
 
 class EDMPrecond(nn.Module):
-    """D(x; σ) with EDM preconditioning around a SmallUNet; the exported expert of SPEC §2 (parameterization edm)."""
+    """D(x; σ) with EDM preconditioning around a SmallUNet; the exported expert of docs/experts.md (parameterization edm)."""
 
     fourier_exponents: List[int]  # annotated: TorchScript cannot infer the element type of an empty list
 
@@ -140,7 +140,7 @@ class EDMPrecond(nn.Module):
         super().__init__()
         self.fourier_exponents = fourier_exponents
         self.net = SmallUNet(in_channels=1 + 2 * len(fourier_exponents), out_channels=1, dropout=dropout)
-        # SPEC §2 metadata, plain attributes (not Final, which TorchScript would inline as constants).
+        # docs/experts.md metadata, plain attributes (not Final, which TorchScript would inline as constants).
         self.parameterization = "edm"
         self.sigma_min = 0.002
         self.sigma_max = 80.0
@@ -194,7 +194,7 @@ class FashionClassifier(nn.Module):
 
 
 class ClassifierFeatureExtractor(nn.Module):
-    """SPEC §5 feature extractor: uint8 [B, 3, 28, 28] (gray repeated to 3 channels) -> float32 [B, feature_dim]."""
+    """docs/metrics.md feature extractor: uint8 [B, 3, 28, 28] (gray repeated to 3 channels) -> float32 [B, feature_dim]."""
 
     def __init__(self, classifier: FashionClassifier, feature_dim: int):
         super().__init__()
@@ -209,7 +209,7 @@ class ClassifierFeatureExtractor(nn.Module):
             raise ValueError("fashion-mnist-classifier expects uint8 images [B, 3, 28, 28] (gray repeated to "
                              "3 channels); got shape " + str(images.shape))
         gray = images.to(torch.float32).mean(dim=1, keepdim=True)  # the 3 channels are equal copies
-        return gray / 127.5 - 1.0  # SPEC §1 pixel scaling, as in training
+        return gray / 127.5 - 1.0  # docs/experts.md pixel scaling, as in training
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.body(self._to_model_input(images))

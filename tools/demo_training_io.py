@@ -45,7 +45,7 @@ def load_fashion_mnist(data_dir):
 
 
 def to_model_scale(images_uint8):
-    """SPEC §1: p -> p/127.5 - 1, shape [N, 1, 28, 28] float32."""
+    """docs/experts.md: p -> p/127.5 - 1, shape [N, 1, 28, 28] float32."""
     return torch.from_numpy(images_uint8.astype(np.float32) / 127.5 - 1.0).unsqueeze(1)
 
 

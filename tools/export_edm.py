@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Exports an NVlabs EDM network pickle as a switchdiff `edm` expert (SPEC §2).
+"""Exports an NVlabs EDM network pickle as a switchdiff `edm` expert (docs/experts.md).
 
 EDM (Karras et al. 2022, github.com/NVlabs/edm) saves networks as pickles holding a dict whose
 'ema' entry is an EDMPrecond / VPPrecond / VEPrecond / iDDPMPrecond module with img_channels,
@@ -53,7 +53,7 @@ class PrecondCall(nn.Module):
 
 
 class ExportedEdmExpert(nn.Module):
-    """Scripted shell holding the traced network and the SPEC §2 metadata as real module attributes
+    """Scripted shell holding the traced network and the docs/experts.md metadata as real module attributes
     (plain annotated attributes: torch.jit.Final would turn them into constants C++ cannot read)."""
 
     parameterization: str
@@ -145,7 +145,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="device to trace on; trace where the expert will run "
                         "(EDM's UNets build tensors on x.device, which tracing records)")
     parser.add_argument("--allow-fp16", action="store_true", help="keep the network's fp16 path on CUDA "
-                        "(default: force_fp32=True, the float32 network SPEC §2 assumes)")
+                        "(default: force_fp32=True, the float32 network docs/experts.md assumes)")
     parser.add_argument("--batch", type=int, default=2, help="batch size of the tracing example (default 2)")
     parser.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed |D_export - D_original|")
     parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")

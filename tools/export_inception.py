@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Exports NVIDIA's inception-2015-12-05 detector as a switchdiff feature extractor (SPEC §5).
+"""Exports NVIDIA's inception-2015-12-05 detector as a switchdiff feature extractor (docs/metrics.md).
 
 EDM's fid.py (and StyleGAN2-ADA/3's metrics) compute FID with a TorchScript translation of the
 TensorFlow Inception-v3 graph 'inception-2015-12-05', called as
@@ -51,7 +51,7 @@ class DetectorCall(nn.Module):
 
 
 class InceptionFeatures(nn.Module):
-    """forward(uint8 images) -> pool3 features; grayscale is repeated to 3 channels (SPEC §5).
+    """forward(uint8 images) -> pool3 features; grayscale is repeated to 3 channels (docs/metrics.md).
     Metadata are plain annotated attributes (torch.jit.Final would make them unreadable constants)."""
 
     feature_dim: int

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Exports a PyTorch VDM epsilon network as a switchdiff `vdm` expert (SPEC §2).
+"""Exports a PyTorch VDM epsilon network as a switchdiff `vdm` expert (docs/experts.md).
 
 A VDM (Kingma et al. 2021) network takes the variance-preserving latent z and gamma = -log SNR and
 predicts the noise: eps_hat = net(z, gamma), z, eps [B,C,H,W], gamma [B]. The source is either
@@ -34,11 +34,11 @@ from torch import nn
 
 from export_common import fail, sha256_of
 
-VDM_DATA_SCALE = 127.5 / 128.0  # VDM pixels (k - 127.5)/128 versus EDM's k/127.5 - 1 (SPEC §2)
+VDM_DATA_SCALE = 127.5 / 128.0  # VDM pixels (k - 127.5)/128 versus EDM's k/127.5 - 1 (docs/experts.md)
 
 
 class ExportedVdmExpert(nn.Module):
-    """Scripted shell: the eps network plus the SPEC §2 metadata as real module attributes
+    """Scripted shell: the eps network plus the docs/experts.md metadata as real module attributes
     (plain annotated attributes; torch.jit.Final would make them constants C++ cannot read)."""
 
     parameterization: str

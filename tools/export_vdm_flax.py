@@ -9,7 +9,7 @@ with python3-msgpack alone; neither flax nor jax is needed.
 VDM's TrainState stores `params` and `ema_params` (EMA rate 0.9999, the weights VDM evaluates and samples
 with); both hold {score_model: ScoreUNet, gamma: noise schedule}. --params auto (default) takes ema_params
 when present, else params. The score model is ported to PyTorch parameter for parameter
-(tools/vdm_score_unet.py) and exported with the SPEC §2 `vdm` metadata of tools/export_vdm.py. The learned
+(tools/vdm_score_unet.py) and exported with the docs/experts.md `vdm` metadata of tools/export_vdm.py. The learned
 schedule gamma(t) = b + |w| t gives the trained range: sigma = exp(gamma/2)/c at t = 0 and 1, c = 127.5/128.
 
 Checks before anything is written (exit 1 and nothing written if one fails):

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Train and export the bundled Fashion-MNIST demo models (issue 5; SPEC §2 experts, §5 feature extractor).
+"""Train and export the bundled Fashion-MNIST demo models (issue 5; docs/experts.md experts, §5 feature extractor).
 
     /usr/bin/python3 tools/train_demo_experts.py quality    --work /work/train/quality    --minutes 30
     /usr/bin/python3 tools/train_demo_experts.py likelihood --work /work/train/likelihood --minutes 30
@@ -201,7 +201,7 @@ def export_expert(args, arrays, hashes, model, ema, state):
     history = state["history"]
     provenance = {
         "model": args.model, "file": f"{args.model}.pt", "file_sha256": sha256_of(out_path),
-        "kind": "EDM-preconditioned UNet denoiser D(x; sigma), SPEC §2 parameterization edm",
+        "kind": "EDM-preconditioned UNet denoiser D(x; sigma), docs/experts.md parameterization edm",
         "training_objective": ("EDM loss: ln sigma ~ N(-1.2, 1.2^2), weight (sigma^2+0.25)/(0.5 sigma)^2"
                                if args.model == "quality" else
                                "continuous-time ELBO: ln sigma ~ U[ln 0.002, ln 80], weight 1/sigma^2 on "
@@ -299,7 +299,7 @@ def train_classifier(args, arrays, hashes, stop):
     provenance = {
         "model": "classifier_features", "file": "classifier_features.pt", "file_sha256": sha256_of(out_path),
         "name": "fashion-mnist-classifier", "feature_dim": 128,
-        "kind": "SPEC §5 feature extractor: uint8 [B,3,28,28] -> penultimate features [B,128]; logits() -> [B,10]. "
+        "kind": "docs/metrics.md feature extractor: uint8 [B,3,28,28] -> penultimate features [B,128]; logits() -> [B,10]. "
                 "FID computed with it is 'FID with Fashion-MNIST classifier features', not Inception FID.",
         "command": this_command(),
         "seed": args.seed, "data": {"dir": args.data, "sha256": hashes},

@@ -1,4 +1,4 @@
-// `switchdiff fid`: FID of samples (or their statistics) against reference statistics, SPEC §5, §7.
+// `switchdiff fid`: FID of samples (or their statistics) against reference statistics, docs/metrics.md, docs/cli.md.
 #include <fmt/format.h>
 
 #include "cli/commands.h"

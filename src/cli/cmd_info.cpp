@@ -1,4 +1,4 @@
-// `switchdiff info FILE`: any switchdiff HDF5 output as text (SPEC §7, §8): the run's root attributes, the
+// `switchdiff info FILE`: any switchdiff HDF5 output as text (docs/cli.md, docs/formats.md): the run's root attributes, the
 // sweep table when /sweep exists, else every dataset (shape, dtype, value of scalars) with its attributes.
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-// `switchdiff nll`: PF-ODE bits/dim and ELBO of a test set under the merged model (SPEC §4, §7).
+// `switchdiff nll`: PF-ODE bits/dim and ELBO of a test set under the merged model (docs/likelihood.md, docs/cli.md).
 #include <cmath>
 
 #include "cli/commands.h"

@@ -1,5 +1,5 @@
 // `switchdiff prepare`: IDX (MNIST / Fashion-MNIST, plain or .gz), CIFAR-10 binary batches and downsampled-
-// ImageNet .npz -> the dataset file of SPEC §6. Single process: the work is one read and one write.
+// ImageNet .npz -> the dataset file of docs/formats.md. Single process: the work is one read and one write.
 #include <fmt/format.h>
 
 #include <algorithm>

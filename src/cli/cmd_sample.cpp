@@ -1,4 +1,4 @@
-// `switchdiff sample`: the switched sampler's budget to HDF5 (+ PNG grid), SPEC §3, §7.
+// `switchdiff sample`: the switched sampler's budget to HDF5 (+ PNG grid), docs/sampling.md, docs/cli.md.
 #include <fmt/format.h>
 
 #include "cli/commands.h"

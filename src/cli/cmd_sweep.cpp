@@ -1,4 +1,4 @@
-// `switchdiff sweep`: the main job (SPEC §7-§8). For every switch sigma of the sweep: samples, FID, bits/dim;
+// `switchdiff sweep`: the main job (docs/cli.md, docs/formats.md). For every switch sigma of the sweep: samples, FID, bits/dim;
 // one results file. Without --config it runs the bundled Fashion-MNIST demo (configs/demo.ini).
 #include <fmt/format.h>
 

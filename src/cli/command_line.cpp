@@ -42,7 +42,7 @@ std::string help_text(const CommandSpec& spec, const core::Config& config) {
   return out;
 }
 
-// INI comments as users write them (SPEC §7 uses both): a line starting with ';' or '#', and an inline
+// INI comments as users write them (docs/cli.md uses both): a line starting with ';' or '#', and an inline
 // comment, a ';' or '#' that follows whitespace ("steps = 18 ; Karras et al."). Boost's parser knows only
 // '#' and would take "18 ; Karras" as the value. A ';' inside a value ("a;b") is kept.
 std::string strip_ini_comments(std::istream& in) {

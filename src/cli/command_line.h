@@ -1,5 +1,5 @@
 #pragma once
-// Boost.Program_options front end (SPEC §7): `switchdiff <command> [--config FILE.ini] [--section.key v]
+// Boost.Program_options front end (docs/cli.md): `switchdiff <command> [--config FILE.ini] [--section.key v]
 // [command flags] [FILE]`. INI sections map to dotted keys; the command line overrides the file; unknown
 // keys are ConfigErrors that point at --help.
 #include <map>
@@ -25,7 +25,7 @@ struct CommandSpec {
   std::vector<Flag> flags;
   std::optional<Flag> positional;  // e.g. `info FILE`
   // INI file read when neither --config nor --experts.quality is given (`switchdiff sweep` runs the bundled
-  // demo, SPEC §7); "" for none.
+  // demo, docs/cli.md); "" for none.
   std::string default_config;
 };
 

@@ -1,5 +1,5 @@
 #pragma once
-// The subcommands of `switchdiff` (SPEC §7). Each lives in its own cmd_<name>.cpp: a CommandSpec
+// The subcommands of `switchdiff` (docs/cli.md). Each lives in its own cmd_<name>.cpp: a CommandSpec
 // (sections, flags, help) and a run function; main.cpp only dispatches and handles errors.
 #include <functional>
 #include <vector>

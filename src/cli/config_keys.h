@@ -1,6 +1,6 @@
 #pragma once
 // Every configuration key of every command, with its default taken from the options struct that
-// owns it (STYLE.md §5: each default is defined once) and a help line for --help.
+// owns it (docs/style.md: each default is defined once) and a help line for --help.
 #include <string>
 #include <vector>
 

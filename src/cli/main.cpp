@@ -1,5 +1,5 @@
-// switchdiff: evaluation of merged diffusion models (SPEC §7). Dispatches to a subcommand, owns MPI,
-// and turns every error into one message and the SPEC exit code (1 bad input, 2 runtime, 3 stopped).
+// switchdiff: evaluation of merged diffusion models (docs/cli.md). Dispatches to a subcommand, owns MPI,
+// and turns every error into one message and the exit code of docs/cli.md (1 bad input, 2 runtime, 3 stopped).
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 #include <fmt/format.h>

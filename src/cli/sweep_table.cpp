@@ -13,7 +13,7 @@
 namespace switchdiff::cli {
 namespace {
 
-// SPEC §8 sweep columns in display order, with a format for one value.
+// docs/formats.md sweep columns in display order, with a format for one value.
 struct Column {
   const char* name;
   const char* header;
@@ -52,7 +52,7 @@ void print_sweep_table(const io::H5File& file) {
     if (!file.is_dataset(path)) continue;
     const io::DatasetInfo info = file.dataset_info(path);
     if (info.shape.size() != 1 || info.type == io::ElementType::kOther) {
-      throw make_error<InputError>("{}:{} is {} {}, expected a 1-D numeric column (SPEC §8)", file.path(), path,
+      throw make_error<InputError>("{}:{} is {} {}, expected a 1-D numeric column (docs/formats.md)", file.path(), path,
                                    info.type_name, shape_text(info.shape));
     }
     if (rows >= 0 && info.shape[0] != rows) {

@@ -1,5 +1,5 @@
 #pragma once
-// The sweep of a results file (SPEC §8 /sweep columns) as a text table, one row per switch point; shared by
+// The sweep of a results file (docs/formats.md /sweep columns) as a text table, one row per switch point; shared by
 // `switchdiff info` and the summary `switchdiff sweep` prints at the end.
 #include "io/h5_file.h"
 

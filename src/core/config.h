@@ -1,5 +1,5 @@
 #pragma once
-// The resolved configuration (SPEC §7): dotted keys "section.key" -> text, in registration order,
+// The resolved configuration (docs/cli.md): dotted keys "section.key" -> text, in registration order,
 // with typed accessors whose errors name the key, the value and what is allowed. The CLI fills it
 // (INI file, then command line); pipeline code reads typed values and stores to_ini() in outputs.
 // Math modules never see a Config: they take their own options structs.

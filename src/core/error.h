@@ -1,6 +1,6 @@
 #pragma once
-// Error hierarchy (STYLE.md §4). Throw at boundaries, catch once in main().
-// Each error maps to a SPEC §7 exit code: 1 = bad input or configuration, 2 = runtime failure.
+// Error hierarchy (docs/style.md). Throw at boundaries, catch once in main().
+// Each error maps to a docs/cli.md exit code: 1 = bad input or configuration, 2 = runtime failure.
 #include <stdexcept>
 #include <string>
 
@@ -11,7 +11,7 @@ namespace switchdiff {
 class Error : public std::runtime_error {
  public:
   explicit Error(const std::string& what) : std::runtime_error(what) {}
-  // SPEC §7 exit code for this kind of failure.
+  // docs/cli.md exit code for this kind of failure.
   virtual int exit_code() const { return 2; }
 };
 
@@ -41,7 +41,7 @@ class CommError : public Error {
   using Error::Error;
 };
 
-// Stopped by SIGTERM/SIGUSR1/SIGINT with progress saved. Exit code 3 (SPEC §7).
+// Stopped by SIGTERM/SIGUSR1/SIGINT with progress saved. Exit code 3 (docs/cli.md).
 class Interrupted : public Error {
  public:
   using Error::Error;

@@ -1,5 +1,5 @@
 #pragma once
-// Rank-aware logging and progress (STYLE.md §4): only rank 0 prints progress and summaries;
+// Rank-aware logging and progress (docs/style.md): only rank 0 prints progress and summaries;
 // errors from any rank are prefixed "[rank R@host]". The rank is set once by the CLI after MPI init.
 #include <chrono>
 #include <cstdint>

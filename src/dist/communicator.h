@@ -1,5 +1,5 @@
 #pragma once
-// Collective operations over the ranks of one job (SPEC §9, STYLE.md §3).
+// Collective operations over the ranks of one job (docs/design.md, docs/style.md).
 //
 // Contract:
 //  - Every method is collective: all ranks call it in the same order with matching arguments
@@ -41,7 +41,7 @@ class Communicator {
   virtual void broadcast(at::Tensor& t) const = 0;
   // Rank 0's text to every rank (other ranks' input is replaced, any length).
   virtual void broadcast(std::string& text) const = 0;
-  // max or min of a small integer over ranks, e.g. "did any rank fail / ask to stop" (STYLE.md §4).
+  // max or min of a small integer over ranks, e.g. "did any rank fail / ask to stop" (docs/style.md).
   virtual int all_reduce_flag(int flag, FlagReduction reduction) const = 0;
 
   // Conveniences over all_reduce_flag.

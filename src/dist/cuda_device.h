@@ -1,5 +1,5 @@
 #pragma once
-// CUDA device choice per rank (SPEC §9: rank -> GPU by local rank). Compiled only in NCCL builds
+// CUDA device choice per rank (docs/design.md: rank -> GPU by local rank). Compiled only in NCCL builds
 // (SWITCHDIFF_HAVE_NCCL); other code asks dist::visible_cuda_devices() (communicator.h) instead.
 namespace switchdiff::dist {
 

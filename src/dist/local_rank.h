@@ -1,5 +1,5 @@
 #pragma once
-// Rank within the node, from the launcher's environment (SPEC §9): it picks the GPU of a rank.
+// Rank within the node, from the launcher's environment (docs/design.md): it picks the GPU of a rank.
 #include <optional>
 
 namespace switchdiff::dist {

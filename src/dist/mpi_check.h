@@ -1,5 +1,5 @@
 #pragma once
-// Internal to dist/: the one place MPI return codes become exceptions (STYLE.md §4).
+// Internal to dist/: the one place MPI return codes become exceptions (docs/style.md).
 #include <mpi.h>
 
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// RAII ownership of MPI for main() (STYLE.md §4): MPI_Init_thread on construction, MPI_Finalize on
+// RAII ownership of MPI for main() (docs/style.md): MPI_Init_thread on construction, MPI_Finalize on
 // destruction. Works without a launcher (Open MPI singleton: one rank). Communicators made by
 // make_communicator() must be destroyed before the session.
 namespace switchdiff::dist {
@@ -13,7 +13,7 @@ class MpiSession {
   MpiSession(const MpiSession&) = delete;
   MpiSession& operator=(const MpiSession&) = delete;
 
-  // Ends every rank of the job with `exit_code` (SPEC §7) after an error on this rank: a lone throwing
+  // Ends every rank of the job with `exit_code` (docs/cli.md) after an error on this rank: a lone throwing
   // rank would otherwise leave the others blocked in a collective. Falls back to std::exit when MPI is not
   // running.
   [[noreturn]] static void abort(int exit_code);

@@ -1,5 +1,5 @@
 #pragma once
-// Communicator over NCCL for float64 data on GPUs (SPEC §9), with MPI for bootstrap and control.
+// Communicator over NCCL for float64 data on GPUs (docs/design.md), with MPI for bootstrap and control.
 // Compiled only in NCCL builds (SWITCHDIFF_HAVE_NCCL); reach it through make_communicator("nccl").
 //
 // Bootstrap (as nccl-tests): rank 0 makes an ncclUniqueId, MPI_Bcast sends it, every rank selects the GPU

@@ -1,5 +1,5 @@
 #pragma once
-// Work split of N global items (sample seeds, test images) over W ranks (SPEC §9, STYLE.md §2).
+// Work split of N global items (sample seeds, test images) over W ranks (docs/design.md, docs/style.md).
 //
 // Items are cut into fixed global blocks of `block_size` consecutive indices: block b covers
 // [b * block_size, min((b + 1) * block_size, N)). Block b belongs to rank b % W (round-robin). A block's

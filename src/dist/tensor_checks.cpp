@@ -9,7 +9,7 @@ namespace switchdiff::dist::detail {
 void require_float64(const at::Tensor& t, const char* operation, bool allow_cuda) {
   if (!t.defined()) throw make_error<CommError>("{}: the tensor is undefined", operation);
   if (t.scalar_type() != at::kDouble) {
-    throw make_error<CommError>("{}: sums are float64 (SPEC §9), got a {} tensor; convert with .to(at::kDouble)",
+    throw make_error<CommError>("{}: sums are float64 (docs/design.md), got a {} tensor; convert with .to(at::kDouble)",
                                 operation, std::string(c10::toString(t.scalar_type())));
   }
   if (!(t.device().is_cpu() || (allow_cuda && t.device().is_cuda()))) {

@@ -1,5 +1,5 @@
 #pragma once
-// The one interface every expert is used through (SPEC §1): D(x; sigma) ~ E[y | x], x = y + sigma*n.
+// The one interface every expert is used through (docs/experts.md): D(x; sigma) ~ E[y | x], x = y + sigma*n.
 //
 // Contract of denoise():
 //   x:     floating [B, C, H, W] (float32 or float64), the EDM / variance-exploding input.

@@ -133,7 +133,7 @@ at::Tensor FeatureExtractor::run(const char* method, const at::Tensor& uint8_ima
   {
     c10::InferenceMode no_autograd;
     at::Tensor images = uint8_images.to(device_);
-    // SPEC §5: grayscale is repeated to 3 channels (what EDM's fid.py does before the detector).
+    // docs/metrics.md: grayscale is repeated to 3 channels (what EDM's fid.py does before the detector).
     if (images.size(1) == 1) images = images.repeat({1, 3, 1, 1});
     c10::IValue result;
     try {

@@ -1,5 +1,5 @@
 #pragma once
-// A TorchScript feature extractor for FID / Inception Score (SPEC §5).
+// A TorchScript feature extractor for FID / Inception Score (docs/metrics.md).
 //
 // File contract: forward(images: uint8 [B, 3, H, W]) -> features [B, F] (any floating dtype), e.g. the
 // 2048-d pool3 features of NVIDIA's inception-2015-12-05 detector used by EDM's fid.py (exported by

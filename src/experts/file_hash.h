@@ -1,6 +1,6 @@
 #pragma once
 // SHA-256 (FIPS 180-4) of a file or a byte string, as 64 lowercase hex digits. Used to record which
-// feature extractor / expert produced a result (SPEC §5: reference statistics name the extractor and
+// feature extractor / expert produced a result (docs/metrics.md: reference statistics name the extractor and
 // its SHA-256), so a mismatch is caught before two statistics are compared.
 #include <string>
 #include <string_view>

@@ -1,5 +1,5 @@
 #pragma once
-// Analytic Gaussian-mixture expert (SPEC §2): data y ~ sum_k w_k N(m_k, S_k), so the noisy
+// Analytic Gaussian-mixture expert (docs/experts.md): data y ~ sum_k w_k N(m_k, S_k), so the noisy
 // marginal is p_sigma(x) = sum_k w_k N(x; m_k, S_k + sigma^2 I) and the ideal denoiser is exact:
 //   D(x; sigma) = sum_k r_k(x) [m_k + S_k (S_k + sigma^2 I)^-1 (x - m_k)],
 // r_k the posterior responsibilities. Everything is computed in float64 through each S_k's

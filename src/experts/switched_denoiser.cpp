@@ -51,7 +51,7 @@ std::shared_ptr<SwitchedDenoiser> SwitchedDenoiser::merge(std::shared_ptr<const 
 }
 
 size_t SwitchedDenoiser::band_of(double sigma) const {
-  // First threshold >= sigma: sigma == threshold stays in the lower band (SPEC §1).
+  // First threshold >= sigma: sigma == threshold stays in the lower band (docs/experts.md).
   return static_cast<size_t>(std::lower_bound(switch_sigmas_.begin(), switch_sigmas_.end(), sigma) -
                              switch_sigmas_.begin());
 }

@@ -1,5 +1,5 @@
 #pragma once
-// The merged model (SPEC §1): experts by noise band, switched per network call, per image.
+// The merged model (docs/experts.md): experts by noise band, switched per network call, per image.
 //   experts ordered from the lowest-noise band to the highest, thresholds ascending (n-1 of them):
 //   sigma <= thresholds[0] -> experts[0] (the likelihood expert), thresholds[i-1] < sigma <= thresholds[i]
 //   -> experts[i], sigma > thresholds.back() -> experts.back() (the quality expert).

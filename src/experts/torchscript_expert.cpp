@@ -57,7 +57,7 @@ T require(const std::optional<T>& value, const std::string& path, const std::str
 Parameterization parse_parameterization(const std::string& text, const std::string& path) {
   if (text == "edm") return Parameterization::kEdm;
   if (text == "vdm") return Parameterization::kVdm;
-  throw make_error<InputError>("{}: parameterization '{}' is not supported; use 'edm' or 'vdm' (SPEC §2)", path, text);
+  throw make_error<InputError>("{}: parameterization '{}' is not supported; use 'edm' or 'vdm' (docs/experts.md)", path, text);
 }
 
 }  // namespace
@@ -126,7 +126,7 @@ TorchScriptExpert::TorchScriptExpert(const ExpertSpec& spec, c10::Device device)
   } catch (const std::exception& e) {
     throw make_error<InputError>(
         "{}: calling forward(x: float32 [1,{},{},{}], {}: float32 [1]) failed: {}; the expert must take "
-        "forward(x, sigma) ('edm') or forward(z, gamma) ('vdm') (SPEC §2)",
+        "forward(x, sigma) ('edm') or forward(z, gamma) ('vdm') (docs/experts.md)",
         path, channels, resolution, resolution, info_.parameterization == Parameterization::kEdm ? "sigma" : "gamma",
         first_line(e.what()));
   }
@@ -155,7 +155,7 @@ at::Tensor TorchScriptExpert::denoise(const at::Tensor& x, const at::Tensor& sig
   if (info_.parameterization == Parameterization::kEdm) {
     return call_network(x, sigma).to(x.scalar_type());
   }
-  // VDM: the VP latent of EDM's x, in the network's pixel scale c = data_scale (SPEC §2).
+  // VDM: the VP latent of EDM's x, in the network's pixel scale c = data_scale (docs/experts.md).
   const double c = info_.data_scale;
   const at::Tensor s = sigma.to(x.scalar_type());
   const at::Tensor s4 = s.reshape({-1, 1, 1, 1});

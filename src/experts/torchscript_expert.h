@@ -1,5 +1,5 @@
 #pragma once
-// A TorchScript expert (SPEC §2): forward(x, sigma) of an exported network, adapted to D(x; sigma).
+// A TorchScript expert (docs/experts.md): forward(x, sigma) of an exported network, adapted to D(x; sigma).
 //   edm: forward(x, sigma) already returns D (NVlabs EDM *Precond networks).
 //   vdm: forward(z, gamma) returns eps_hat of the VP latent z = c x / sqrt(1 + c^2 sigma^2) with
 //        gamma = -log SNR = 2 ln(c sigma); D(x; sigma) = x - sigma * eps_hat (Kingma et al. 2021).
@@ -30,7 +30,7 @@ struct ExpertSpec {
   std::optional<int64_t> resolution;
 };
 
-// The resolved metadata of a loaded expert (what gets recorded in results, SPEC §8).
+// The resolved metadata of a loaded expert (what gets recorded in results, docs/formats.md).
 struct ExpertInfo {
   std::string path;
   Parameterization parameterization = Parameterization::kEdm;

@@ -12,7 +12,7 @@ namespace {
 constexpr const char* kImages = "/images";
 constexpr const char* kLabels = "/labels";
 constexpr const char* kFix =
-    "a dataset file holds /images uint8 [N, C, H, W] and optional /labels [N] (SPEC §6); "
+    "a dataset file holds /images uint8 [N, C, H, W] and optional /labels [N] (docs/formats.md); "
     "create one with `switchdiff prepare --input FILE`";
 
 std::string shape_text(const std::vector<int64_t>& shape) {

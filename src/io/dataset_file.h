@@ -1,6 +1,6 @@
 #pragma once
-// The canonical dataset file (SPEC §6): HDF5 with /images uint8 [N, C, H, W] (pixels 0..255) and optional
-// /labels int64 [N]. Samples files (SPEC §7) hold /images too and read the same way. Root string attributes
+// The canonical dataset file (docs/formats.md): HDF5 with /images uint8 [N, C, H, W] (pixels 0..255) and optional
+// /labels int64 [N]. Samples files (docs/cli.md) hold /images too and read the same way. Root string attributes
 // describe the source (written by `switchdiff prepare`).
 //
 // Reading never loads the whole file: DatasetReader reads a row range [begin, end). Every problem with a

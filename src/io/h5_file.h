@@ -31,7 +31,7 @@ struct DatasetInfo {
 struct DatasetOptions {
   int64_t chunk_rows = 0;     // rows (first-dimension entries) per chunk; 0: chosen (~1 MiB) when chunked
   int compression_level = 0;  // gzip 1..9 (h5py/numpy readable); 0: none
-  bool overwrite = false;     // replace an existing dataset (never used for finished results, SPEC §8)
+  bool overwrite = false;     // replace an existing dataset (never used for finished results, docs/formats.md)
 };
 
 enum class FileRole { kOutput, kInput };

@@ -193,7 +193,7 @@ void write_feature_statistics(H5File& file, const FeatureStatistics& stats) {
   file.set_string_attribute("/", "extractor_path", stats.extractor.path);
   file.set_int_attribute("/", "feature_dim", f);
   file.set_string_attribute("/", "statistics",
-                            "mu = sum/n, sigma = (sum_outer - n mu mu^T)/(n - 1), float64 (SPEC §5, EDM fid.py)");
+                            "mu = sum/n, sigma = (sum_outer - n mu mu^T)/(n - 1), float64 (docs/metrics.md, EDM fid.py)");
   if (stats.inception_score) {
     const InceptionScoreRecord& is = *stats.inception_score;
     file.write<double>("/inception_score", {}, &is.mean);

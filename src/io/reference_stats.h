@@ -1,5 +1,5 @@
 #pragma once
-// Feature-statistics files for FID (SPEC §5): what `switchdiff stats` writes and `switchdiff fid` reads.
+// Feature-statistics files for FID (docs/metrics.md): what `switchdiff stats` writes and `switchdiff fid` reads.
 //
 // HDF5 (ours): /mu float64 [F], /sigma float64 [F, F], /n int64 scalar, the raw sums /sum [F] and
 // /sum_outer [F, F] (so files of disjoint image sets can be merged by adding them: sigma alone cannot be),

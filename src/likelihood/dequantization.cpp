@@ -15,7 +15,7 @@ void check_images(const at::Tensor& images, const experts::Denoiser& denoiser, c
   if (images.scalar_type() != at::kByte) {
     throw make_error<InputError>(
         "{}: images have dtype {}, but the likelihood of 8-bit data needs uint8 pixels "
-        "0..255 (SPEC §6); convert the dataset with `switchdiff prepare`",
+        "0..255 (docs/formats.md); convert the dataset with `switchdiff prepare`",
         what, std::string(c10::toString(images.scalar_type())));
   }
   const experts::ImageShape shape = denoiser.image_shape();

@@ -1,7 +1,7 @@
 #pragma once
-// From 8-bit pixels to a continuous density and back to bits/dim (SPEC §4; docs/likelihood.md).
+// From 8-bit pixels to a continuous density and back to bits/dim (docs/likelihood.md; docs/likelihood.md).
 // Both expert kinds are trained on the grid x_k = k/127.5 - 1 in switchdiff's (EDM) coordinates, spacing 2/255:
-// EDM directly, VDM on f_k = (k - 127.5)/128 = c x_k with c = 127.5/128 its data_scale (SPEC §2).
+// EDM directly, VDM on f_k = (k - 127.5)/128 = c x_k with c = 127.5/128 its data_scale (docs/experts.md).
 // Uniform dequantization y = a + w (k + u), u ~ U[0, 1) per pixel, fills bin k of width w; the probability of the
 // pixels is P(k) = int_bins p(y) dy = w^D E_u[p(y)], so by Jensen -log2 P(k) <= E_u[-log2 p(y)] - D log2 w, and
 // per image (one u per repeat)
@@ -26,8 +26,8 @@ namespace switchdiff::likelihood {
 // Spacing of the training grid x_k = k/127.5 - 1: 2/255.
 inline constexpr double kPixelSpacing = 2.0 / 255.0;
 
-// Stored with the results as the root attribute bpd_formula (SPEC §4 "the formula is written into the results",
-// SPEC §8): the PF-ODE bins and offset of `scheme`, and the ELBO's grid.
+// Stored with the results as the root attribute bpd_formula (docs/likelihood.md "the formula is written into the results",
+// docs/formats.md): the PF-ODE bins and offset of `scheme`, and the ELBO's grid.
 std::string bpd_formula(Dequantization scheme);
 
 // Throws InputError unless images is uint8 [B, C, H, W] with the denoiser's C, H, W. `what` names the data

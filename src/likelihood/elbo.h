@@ -1,6 +1,6 @@
 #pragma once
 // Continuous-time ELBO (Kingma et al. 2021, "Variational Diffusion Models", eqs. (11)-(17)) in the
-// variance-exploding parameterization x = y + sigma n, SNR = 1/sigma^2 (SPEC §4). In nats per image,
+// variance-exploding parameterization x = y + sigma n, SNR = 1/sigma^2 (docs/likelihood.md). In nats per image,
 //   -ELBO(y) = prior + diffusion + reconstruction, with
 //   prior          KL(q(x_T | y) || N(0, sigma_max^2 I)) = ||y||^2 / (2 sigma_max^2)   (equal covariances)
 //   diffusion      L_inf = -1/2 E_n int_0^1 SNR'(t) ||y - D(x_t)||^2 dt

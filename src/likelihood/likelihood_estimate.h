@@ -1,5 +1,5 @@
 #pragma once
-// Per-image likelihood of 8-bit images under a (merged) denoiser (SPEC §4): for each repeat r, dequantize
+// Per-image likelihood of 8-bit images under a (merged) denoiser (docs/likelihood.md): for each repeat r, dequantize
 // with the image's own noise (likelihood_noise.h), solve the PF-ODE (pf_ode.h) and convert to bits/dim
 // (dequantization.h); optionally the ELBO of the same images (elbo.h). Results are averaged over repeats.
 // Everything here is per image: the pipeline shards images over ranks and reduces the per-image values.

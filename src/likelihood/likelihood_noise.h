@@ -1,5 +1,5 @@
 #pragma once
-// The random numbers of a likelihood evaluation, per image (SPEC §4: "per-image seed nll_seed + j (and
+// The random numbers of a likelihood evaluation, per image (docs/likelihood.md: "per-image seed nll_seed + j (and
 // repeat r) drives dequantization and probes"). Image j owns one torch CPU generator seeded with
 // nll_seed + j (core::SeededNoise; torch's mt19937 keeps the low 32 bits of a seed, so seeds are taken mod 2^32).
 // Repeat r uses the continuation of that stream: the draws of repeats 0 .. r-1 come first. Each repeat draws,

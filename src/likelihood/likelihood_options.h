@@ -1,12 +1,12 @@
 #pragma once
-// Options of the likelihood estimators (SPEC §4, §7 [nll]); each default is defined here and only here.
+// Options of the likelihood estimators (docs/likelihood.md, docs/cli.md [nll]); each default is defined here and only here.
 // validate() throws ConfigError with what is wrong, the value, what is allowed and how to fix it.
 #include <cstdint>
 #include <string>
 
 namespace switchdiff::likelihood {
 
-// How div f of the PF-ODE drift is computed (SPEC §4).
+// How div f of the PF-ODE drift is computed (docs/likelihood.md).
 enum class Divergence {
   kHutchinson,  // Hutchinson-Skilling trace estimator, K probes fixed per trajectory, one VJP per probe
   kExact,       // exact trace of the Jacobian, one VJP per dimension (small images and tests only)
@@ -17,7 +17,7 @@ enum class Probe {
   kGaussian,    // N(0, I)
 };
 
-// How an 8-bit pixel k becomes a continuous value y for the PF-ODE density (SPEC §4, dequantization.h,
+// How an 8-bit pixel k becomes a continuous value y for the PF-ODE density (docs/likelihood.md, dequantization.h,
 // docs/likelihood.md). The ELBO needs none: it is evaluated on the training grid itself.
 enum class Dequantization {
   kGrid,      // "grid": y = (k + u - 1/2)/127.5 - 1, bins of width 2/255 centred on the experts' training grid
@@ -37,7 +37,7 @@ Dequantization parse_dequantization(const std::string& text);
 // The probability-flow ODE dx/dsigma = (x - D(x; sigma)) / sigma from sigma_min to sigma_max, solved by
 // Dormand-Prince 5(4) with per-image error control (dopri5.h).
 struct PfOdeOptions {
-  double sigma_min = 0.002;  // lower limit of the ODE; recorded with results (SPEC §4)
+  double sigma_min = 0.002;  // lower limit of the ODE; recorded with results (docs/likelihood.md)
   double sigma_max = 80.0;   // upper limit; the prior is N(0, sigma_max^2 I)
   double rtol = 1e-5;
   double atol = 1e-5;

@@ -1,11 +1,11 @@
 #pragma once
-// Log-density by the probability-flow ODE (SPEC §4; Song et al. 2021, Sec. D.2 / eq. (39), in the
+// Log-density by the probability-flow ODE (docs/likelihood.md; Song et al. 2021, Sec. D.2 / eq. (39), in the
 // variance-exploding variable sigma):
 //   dx/dsigma = f(x; sigma) = (x - D(x; sigma)) / sigma,   sigma from sigma_min to sigma_max,
 //   log p_{sigma_min}(x(sigma_min)) = log N(x(sigma_max); 0, sigma_max^2 I) + int_{sigma_min}^{sigma_max} div f dsigma.
 // The augmented state [x, int div f] (float64) is integrated by dopri5.h with per-image error control.
 //
-// Switching points. A merged denoiser's drift jumps at every switch sigma eta (SPEC §1), so the integration is
+// Switching points. A merged denoiser's drift jumps at every switch sigma eta (docs/experts.md), so the integration is
 // split there: band by band, each band ending exactly at eta, and the solver restarted (new initial step) in the
 // next band. A SwitchedDenoiser serves sigma == eta with the lower (likelihood) expert, which is right for the
 // band below eta (its right end). The band above eta must see the upper expert at its left end sigma = eta (the

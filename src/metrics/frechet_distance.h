@@ -1,6 +1,6 @@
 #pragma once
 // Fréchet distance between two Gaussians N(mu1, Sigma1), N(mu2, Sigma2) (Dowson & Landau 1982), i.e. FID
-// (Heusel et al. 2017) when mu/Sigma are Inception feature statistics (SPEC §5):
+// (Heusel et al. 2017) when mu/Sigma are Inception feature statistics (docs/metrics.md):
 //
 //   FID = |mu1 - mu2|^2 + tr(Sigma1) + tr(Sigma2) - 2 tr((Sigma1^1/2 Sigma2 Sigma1^1/2)^1/2)
 //

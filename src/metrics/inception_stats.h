@@ -1,5 +1,5 @@
 #pragma once
-// Streaming sufficient statistics of feature vectors for FID (SPEC §5): n, sum f, sum f f^T in float64.
+// Streaming sufficient statistics of feature vectors for FID (docs/metrics.md): n, sum f, sum f f^T in float64.
 //
 //   mu    = sum f / n
 //   Sigma = (sum f f^T - n mu mu^T) / (n - 1)     (unbiased; EDM fid.py, Karras et al. 2022)

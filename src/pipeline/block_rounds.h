@@ -1,5 +1,5 @@
 #pragma once
-// The shape every sharded job shares (SPEC §9): fixed global blocks of a ShardPlan, computed round by
+// The shape every sharded job shares (docs/design.md): fixed global blocks of a ShardPlan, computed round by
 // round (round j: block j*W + r on rank r), each block's result gathered to rank 0 as a fixed-length
 // payload, stored there, and marked done in a resumable work file. Between rounds every rank checks
 // collectively for a stop request, so all ranks stop after the same round with progress saved.

@@ -1,5 +1,5 @@
 #pragma once
-// Where a rank runs its networks (experts and feature extractor), from run.device (SPEC §9: rank -> GPU by
+// Where a rank runs its networks (experts and feature extractor), from run.device (docs/design.md: rank -> GPU by
 // local rank). The samplers and the PF-ODE solver keep their float64 state on the CPU; only network calls
 // move to the GPU, which is where the time goes.
 #include <c10/core/Device.h>

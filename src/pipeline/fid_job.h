@@ -1,5 +1,5 @@
 #pragma once
-// `switchdiff fid` (SPEC §5, §7): the Fréchet distance between the feature statistics of a samples (or
+// `switchdiff fid` (docs/metrics.md, docs/cli.md): the Fréchet distance between the feature statistics of a samples (or
 // dataset) file and a reference.
 //
 // Samples side: an HDF5 file with /images (statistics are computed first, exactly as `switchdiff stats`

@@ -1,5 +1,5 @@
 #pragma once
-// Input checks done once, on rank 0, with the verdict shared (STYLE.md §4: a lone throwing rank would
+// Input checks done once, on rank 0, with the verdict shared (docs/style.md: a lone throwing rank would
 // leave the others blocked in a collective, and N ranks printing the same message helps no one).
 #include <functional>
 

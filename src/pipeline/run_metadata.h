@@ -1,5 +1,5 @@
 #pragma once
-// What every output file records about the run that made it (SPEC §8 root attributes).
+// What every output file records about the run that made it (docs/formats.md root attributes).
 #include <string>
 
 namespace switchdiff::io {

@@ -1,5 +1,5 @@
 #pragma once
-// `switchdiff sample` (SPEC §7): the sample budget of a merged model, sharded over ranks in fixed
+// `switchdiff sample` (docs/cli.md): the sample budget of a merged model, sharded over ranks in fixed
 // global blocks of `batch` seeds (block b -> rank b % W), gathered to rank 0, written as HDF5
 // /images uint8 [N,C,H,W] and /seeds int64 [N]. Progress lives in "<path>.partial" (per-block done
 // flags); a stopped or killed run resumes there when the config and expert hashes match. The finished

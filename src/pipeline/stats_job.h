@@ -1,8 +1,8 @@
 #pragma once
-// Feature statistics of a set of images over all ranks (SPEC §5, §7 `switchdiff stats`), and the job that
+// Feature statistics of a set of images over all ranks (docs/metrics.md, docs/cli.md `switchdiff stats`), and the job that
 // writes them for a dataset or samples file.
 //
-// Determinism (STYLE.md §2): images are cut into fixed global blocks of `batch` images (dist::ShardPlan);
+// Determinism (docs/style.md): images are cut into fixed global blocks of `batch` images (dist::ShardPlan);
 // each block's sums (n, sum f, sum f f^T and the Inception Score split sums) are accumulated on the rank
 // that owns it and reduced with dist::ordered_block_sum, i.e. added in block order. The result therefore
 // depends only on the images and `batch`, and is bitwise identical for any number of ranks. Blocks are

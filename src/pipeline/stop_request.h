@@ -1,5 +1,5 @@
 #pragma once
-// Graceful preemption (SPEC §7, §9): SIGTERM, SIGUSR1 (SLURM --signal) and SIGINT set a flag; long loops
+// Graceful preemption (docs/cli.md, docs/design.md): SIGTERM, SIGUSR1 (SLURM --signal) and SIGINT set a flag; long loops
 // poll it at block boundaries (collectively, so every rank stops at the same block), save progress and
 // exit with code 3. A second SIGINT kills the process at once.
 namespace switchdiff::pipeline {

@@ -1,5 +1,5 @@
 #pragma once
-// One batch of the sample budget (SPEC §3): sample i uses seed seed_base + i, its own generator draws
+// One batch of the sample budget (docs/sampling.md): sample i uses seed seed_base + i, its own generator draws
 // the initial noise sigma_0 * n (float32 randn [C,H,W], as torch.randn with a per-seed Generator)
 // and any churn noise. Output: EDM generate.py's quantization uint8(clip(y*127.5 + 128, 0, 255)).
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// EDM time discretization (Karras et al. 2022, eq. 5 / Alg. 2, SPEC §3):
+// EDM time discretization (Karras et al. 2022, eq. 5 / Alg. 2, docs/sampling.md):
 //   sigma_i = (sigma_max^(1/rho) + i/(N-1) (sigma_min^(1/rho) - sigma_max^(1/rho)))^rho, i < N;  sigma_N = 0.
 #include <vector>
 

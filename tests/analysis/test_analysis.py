@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""analysis/ (sweep_table, plot_sweep, compare_points) on results files built here with h5py in the SPEC §8
+"""analysis/ (sweep_table, plot_sweep, compare_points) on results files built here with h5py in the docs/formats.md
 layout, checked against independent computations in this test (brute-force Pareto set, numpy paired
 statistics), and on a real `switchdiff sweep` result of tiny experts. Bad input: exit 1, clear message.
 Env: SWITCHDIFF_EXE, SWITCHDIFF_BINARY_DIR (CTest sets both)."""
@@ -35,7 +35,7 @@ def run(script, *args):
 
 
 def write_results(path, cols, per_image=None, fid_metric=None):
-    """A results file in the SPEC §8 layout: /sweep columns, /points/<k>/ arrays, root attributes."""
+    """A results file in the docs/formats.md layout: /sweep columns, /points/<k>/ arrays, root attributes."""
     with h5py.File(path, "w") as f:
         f.attrs["switchdiff_version"] = "test"
         f.attrs["config"] = "[sweep]\nsigmas = ...\n"

@@ -1,4 +1,4 @@
-// INI files as users write them (SPEC §7): ';' and '#' comments, and the bundled configs/demo.ini read by
+// INI files as users write them (docs/cli.md): ';' and '#' comments, and the bundled configs/demo.ini read by
 // every command it serves, on the real demo models (issue 5).
 #include <gtest/gtest.h>
 

@@ -143,7 +143,7 @@ TEST_F(CliStatsFid, StatisticsFileHoldsMomentsSumsAndProvenance) {
   // mu and sigma against numpy (mean, np.cov) of torch.jit features: float32 network, float64 statistics.
   EXPECT_LT(reference("mu_err"), 1e-6) << references_;
   EXPECT_LT(reference("sigma_err"), 1e-6) << references_;
-  // The raw sums reproduce mu and sigma (SPEC §5 formulas), so files can be merged.
+  // The raw sums reproduce mu and sigma (docs/metrics.md formulas), so files can be merged.
   const auto mu = file.read<double>("/mu");
   const auto sum = file.read<double>("/sum");
   for (size_t i = 0; i < mu.size(); ++i) EXPECT_NEAR(mu[i], sum[i] / 1300.0, 1e-12 * std::abs(mu[i]) + 1e-15);

@@ -1,4 +1,4 @@
-// gtest main for multi-rank tests (STYLE.md §8): MPI_Init, only rank 0 prints, and every rank
+// gtest main for multi-rank tests (docs/style.md): MPI_Init, only rank 0 prints, and every rank
 // exits non-zero when any rank had a failure (so mpirun reports it whichever rank failed).
 #include <gtest/gtest.h>
 #include <mpi.h>

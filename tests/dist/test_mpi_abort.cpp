@@ -1,5 +1,5 @@
-// A lone failing rank must not deadlock the job (STYLE.md §4): MpiSession::abort ends every rank and
-// mpirun exits with the SPEC §7 code.
+// A lone failing rank must not deadlock the job (docs/style.md): MpiSession::abort ends every rank and
+// mpirun exits with the docs/cli.md code.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// ShardPlan (SPEC §9): every index exactly once, fixed global blocks dealt round-robin, blocks independent of
+// ShardPlan (docs/design.md): every index exactly once, fixed global blocks dealt round-robin, blocks independent of
 // the rank count.
 #include <gtest/gtest.h>
 

@@ -36,7 +36,7 @@ def main(models, images_gz, out):
         classifier = torch.jit.load(os.path.join(models, "classifier_features.pt")).eval()
         images = torch.from_numpy(pixels.copy())
         images.numpy().tofile(os.path.join(out, "images.u8"))
-        rgb = images.repeat(1, 3, 1, 1)  # SPEC §5: grayscale is repeated to 3 channels
+        rgb = images.repeat(1, 3, 1, 1)  # docs/metrics.md: grayscale is repeated to 3 channels
         classifier(rgb).float().numpy().tofile(os.path.join(out, "features.f32"))
         classifier.logits(rgb).float().numpy().tofile(os.path.join(out, "logits.f32"))
     print("wrote", out)

@@ -1,4 +1,4 @@
-// Pins the switch rule of SPEC §1: sigma > eta -> quality expert, sigma <= eta -> likelihood expert,
+// Pins the switch rule of docs/experts.md: sigma > eta -> quality expert, sigma <= eta -> likelihood expert,
 // decided per image and per call; and the checks that guard it.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// TorchScript experts (SPEC §2): metadata, the vdm adapter against the exact mixture, and every way a
+// TorchScript experts (docs/experts.md): metadata, the vdm adapter against the exact mixture, and every way a
 // model file can be wrong. Fixtures come from tests/fixtures/make_tiny_experts.py.
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
@@ -82,7 +82,7 @@ TEST(TorchScriptExpert, VdmAdapterOfExactMixtureIsExact) {
     // float32 network I/O: eps carries ~1e-7 relative error, times sigma in D = x - sigma*eps.
     EXPECT_LT(error.item<double>(), 2e-6 * std::max(1.0, s) * (1 + x.abs().max().item<double>())) << "sigma " << s;
   }
-  // Without the data scale the adapter is measurably wrong where the likelihood expert works (SPEC §2).
+  // Without the data scale the adapter is measurably wrong where the likelihood expert works (docs/experts.md).
   ExpertSpec unscaled{fixture("gmm_eps_vdm.pt")};
   unscaled.data_scale = 1.0;
   TorchScriptExpert wrong(unscaled);

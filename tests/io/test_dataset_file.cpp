@@ -1,4 +1,4 @@
-// Dataset files (SPEC §6): round trip, range reads without loading the whole file, h5py's view of the file,
+// Dataset files (docs/formats.md): round trip, range reads without loading the whole file, h5py's view of the file,
 // and clear errors for files that are not datasets.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // ELBO and noise streams against independent Python code run in the test (issue 3, point 5): a brute-force
 // numpy Monte Carlo of the diffusion integral with its own mixture denoiser, scipy quadrature of the discrete
-// reconstruction term, and torch's generators for the documented noise order (SPEC §4).
+// reconstruction term, and torch's generators for the documented noise order (docs/likelihood.md).
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>

@@ -1,4 +1,4 @@
-// Bad inputs give clear errors (issue 3, point 6), and dequantization / noise streams follow SPEC §4.
+// Bad inputs give clear errors (issue 3, point 6), and dequantization / noise streams follow docs/likelihood.md.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>

@@ -159,7 +159,7 @@ class RecordingDenoiser final : public experts::Denoiser {
   mutable std::vector<double> seen_;
 };
 
-// SPEC §1: sigma == eta belongs to the likelihood expert; the band above eta starts with the quality expert.
+// docs/experts.md: sigma == eta belongs to the likelihood expert; the band above eta starts with the quality expert.
 TEST_F(PfOdeTest, EachBandIsServedByItsOwnExpertIncludingTheSwitchPoint) {
   const TestMixture low = make_test_mixture(1), high = make_test_mixture(2);
   const auto quality = std::make_shared<RecordingDenoiser>(high.expert);

@@ -41,7 +41,7 @@ def sigmoid(x):
 
 
 def eps_hat(net, z, gamma):
-    """z float64 [B, C, H, W], gamma float64 [B] -> float64; the network sees float32 as in switchdiff (SPEC §2)."""
+    """z float64 [B, C, H, W], gamma float64 [B] -> float64; the network sees float32 as in switchdiff (docs/experts.md)."""
     with torch.no_grad():
         out = net(torch.from_numpy(z).to(torch.float32), torch.from_numpy(gamma).to(torch.float32))
     return out.to(torch.float64).numpy()

@@ -1,4 +1,4 @@
-// A sample depends only on its seed and the config (SPEC §3): not on batch size or batch-mates, and
+// A sample depends only on its seed and the config (docs/sampling.md): not on batch size or batch-mates, and
 // its initial noise is exactly torch.randn([C,H,W], generator=torch.Generator().manual_seed(seed)).
 #include <gtest/gtest.h>
 

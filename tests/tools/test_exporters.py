@@ -141,7 +141,7 @@ class ExportVdmTest(ExporterTestCase):
         self.assertIn("scripted", output)
         m = torch.jit.load(out)
         self.assertEqual((m.parameterization, m.channels, m.resolution, m.data_scale), ("vdm", 1, 8, C_VDM))
-        # sigma = exp(gamma / 2) / c at the schedule's end points (SPEC §2).
+        # sigma = exp(gamma / 2) / c at the schedule's end points (docs/experts.md).
         self.assertAlmostEqual(m.sigma_min, math.exp(-13.3 / 2) / C_VDM, places=12)
         self.assertAlmostEqual(m.sigma_max, math.exp(5.0 / 2) / C_VDM, places=12)
         self.check_matches(m, net)

@@ -135,7 +135,7 @@ class FixtureTest(unittest.TestCase):
         worst = 0.0
         for s in SIGMAS:
             x = rng.normal(size=(3, 4)) * 0.5 + s * rng.normal(size=(3, 4))
-            # What the C++ vdm adapter feeds the network (SPEC §2), in float32.
+            # What the C++ vdm adapter feeds the network (docs/experts.md), in float32.
             z = torch.tensor(C_VDM * x / np.sqrt(1 + C_VDM**2 * s**2), dtype=torch.float32).reshape(3, 1, 2, 2)
             gamma = torch.full((3,), 2 * np.log(C_VDM * s), dtype=torch.float32)
             eps = m(z, gamma).double().reshape(3, 4).numpy()

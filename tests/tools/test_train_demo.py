@@ -199,7 +199,7 @@ class TrainDemoTest(unittest.TestCase):
         batched, nfes = check.pf_ode_bpd_batched(self.GaussianDenoiser(), k, [7, 8, 9, 10], rtol=1e-8, atol=1e-8)
         for j in range(4):
             self.assertAlmostEqual(float(batched[j]), expected[j], delta=2e-5)
-        # Per-image error control: an image's result and NFE do not depend on its batch-mates (SPEC §4).
+        # Per-image error control: an image's result and NFE do not depend on its batch-mates (docs/likelihood.md).
         alone, nfe_alone = check.pf_ode_bpd_batched(self.GaussianDenoiser(), k[2:3], [9], rtol=1e-8, atol=1e-8)
         self.assertEqual(float(alone[0]), float(batched[2]))
         self.assertEqual(int(nfe_alone[0]), int(nfes[2]))
