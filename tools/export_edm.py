@@ -32,7 +32,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from export_common import fail, read_bytes, sha256_of
+from export_common import check_vjp, fail, read_bytes, sha256_of
 
 EDM_SAMPLER_SIGMA_MIN = 0.002  # EDM generate.py edm_sampler defaults (Karras et al. 2022, Table 1)
 EDM_SAMPLER_SIGMA_MAX = 80.0
@@ -202,6 +202,7 @@ def main() -> None:
         os.remove(tmp)
         fail("the export differs from the original network by {:.3g} > --tolerance {:g}; nothing written (the "
              "network may have data-dependent Python control flow that tracing froze)".format(worst, args.tolerance))
+    check_vjp(exported, x, sigma, tmp)
     os.replace(tmp, args.out)
     print("export_edm.py: wrote {} (sha256 {})".format(args.out, sha256_of(args.out)))
 

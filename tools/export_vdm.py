@@ -32,7 +32,7 @@ import sys
 import torch
 from torch import nn
 
-from export_common import fail, sha256_of
+from export_common import check_vjp, fail, sha256_of
 
 VDM_DATA_SCALE = 127.5 / 128.0  # VDM pixels (k - 127.5)/128 versus EDM's k/127.5 - 1 (docs/experts.md)
 
@@ -220,6 +220,7 @@ def main() -> None:
         os.remove(tmp)
         fail("the export differs from the original network by {:.3g} > --tolerance {:g}; nothing written".format(
             worst, args.tolerance))
+    check_vjp(exported, z, gamma, tmp)
     os.replace(tmp, args.out)
     print("export_vdm.py: wrote {} (sha256 {})".format(args.out, sha256_of(args.out)))
 

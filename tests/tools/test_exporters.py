@@ -171,6 +171,17 @@ class ExportVdmTest(ExporterTestCase):
         self.assertEqual(rc, 0, output)
         self.check_matches(torch.jit.load(out), net)
 
+    def test_a_network_the_likelihood_cannot_differentiate_is_not_written(self):
+        class DetachingEps(torch.nn.Module):
+            def forward(self, z, gamma):
+                return z.detach() * 0.5 + 0.0 * gamma.view(-1, 1, 1, 1)
+
+        torch.jit.script(DetachingEps()).save(self.path("detached.pt"))
+        out = self.path("vdm.pt")
+        self.assert_rejected(*run_tool("export_vdm.py", "--torchscript", self.path("detached.pt"), "--channels", 1,
+                                       "--resolution", 8, *self.GAMMA, "--out", out), out,
+                             "vector-Jacobian", "nothing written")
+
     def test_bad_checkpoints_are_rejected(self):
         torch.save({"ema": sn.VdmScoreStandin(channels=3).state_dict()}, self.path("rgb.pt"))
         out = self.path("o.pt")
