@@ -38,20 +38,50 @@ switchdiff_require(LIBZIP_FOUND "libzip" "apt-get install libzip-dev")
 find_path(STB_INCLUDE_DIR stb_image_write.h PATH_SUFFIXES stb)
 switchdiff_require(STB_INCLUDE_DIR "stb (PNG writer)" "apt-get install libstb-dev")
 
-# NCCL: compiled whenever the CUDA toolkit with nccl.h is present, so CI catches breakage
-# even without a GPU (only a driver is needed at run time).
+# NCCL (SWITCHDIFF_WITH_NCCL, top-level CMakeLists.txt): AUTO compiles the NCCL communicator whenever the CUDA
+# toolkit and NCCL are found, so the build catches breakage even without a GPU (only a driver is needed at run
+# time); ON requires them; OFF never looks. The toolkit is found by find_package(CUDAToolkit), which reads
+# CUDAToolkit_ROOT: CUDA_HOME is passed on as that when it is set and CUDAToolkit_ROOT is not.
 set(SWITCHDIFF_HAVE_NCCL OFF)
-if(SWITCHDIFF_WITH_NCCL)
-  find_path(NCCL_INCLUDE_DIR nccl.h HINTS /usr/local/cuda/include ENV CUDA_HOME PATH_SUFFIXES include)
-  find_library(NCCL_LIBRARY nccl HINTS /usr/local/cuda/lib64 /usr/local/cuda/lib ENV CUDA_HOME PATH_SUFFIXES lib64 lib)
-  find_path(CUDART_INCLUDE_DIR cuda_runtime_api.h HINTS /usr/local/cuda/include)
-  find_library(CUDART_LIBRARY cudart HINTS /usr/local/cuda/lib64 /usr/local/cuda/lib)
-  if(NCCL_INCLUDE_DIR AND NCCL_LIBRARY AND CUDART_INCLUDE_DIR AND CUDART_LIBRARY)
-    set(SWITCHDIFF_HAVE_NCCL ON)
-    message(STATUS "switchdiff: NCCL communicator enabled (${NCCL_LIBRARY})")
-  else()
-    message(STATUS "switchdiff: NCCL/CUDA toolkit not found under /usr/local/cuda: NCCL communicator skipped")
+string(TOUPPER "${SWITCHDIFF_WITH_NCCL}" switchdiff_with_nccl)
+if(switchdiff_with_nccl MATCHES "^(1|TRUE|YES|Y)$")
+  set(switchdiff_with_nccl ON)  # the former boolean option's spellings
+elseif(switchdiff_with_nccl MATCHES "^(0|FALSE|NO|N)$")
+  set(switchdiff_with_nccl OFF)
+endif()
+if(NOT switchdiff_with_nccl MATCHES "^(AUTO|ON|OFF)$")
+  message(FATAL_ERROR "SWITCHDIFF_WITH_NCCL=${SWITCHDIFF_WITH_NCCL}: expected AUTO, ON or OFF")
+endif()
+if(NOT switchdiff_with_nccl STREQUAL "OFF")
+  if(NOT DEFINED CUDAToolkit_ROOT AND NOT DEFINED ENV{CUDAToolkit_ROOT} AND DEFINED ENV{CUDA_HOME})
+    set(CUDAToolkit_ROOT "$ENV{CUDA_HOME}")
   endif()
+  find_package(CUDAToolkit QUIET)
+  if(CUDAToolkit_FOUND)
+    find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+    find_library(NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR})
+  endif()
+  if(CUDAToolkit_FOUND AND TARGET CUDA::cudart AND NCCL_INCLUDE_DIR AND NCCL_LIBRARY)
+    set(SWITCHDIFF_HAVE_NCCL ON)
+    # src/dist/CMakeLists.txt compiles and links the backend with these.
+    set(CUDART_INCLUDE_DIR ${CUDAToolkit_INCLUDE_DIRS})
+    set(CUDART_LIBRARY CUDA::cudart)
+    message(STATUS "switchdiff: NCCL communicator enabled (CUDA ${CUDAToolkit_VERSION} in ${CUDAToolkit_LIBRARY_DIR}, "
+                   "${NCCL_LIBRARY})")
+  else()
+    if(NOT CUDAToolkit_FOUND)
+      set(missing "the CUDA toolkit (looked in CUDAToolkit_ROOT / CUDA_HOME = '${CUDAToolkit_ROOT}', PATH, /usr/local/cuda)")
+    else()
+      set(missing "NCCL (nccl.h, libnccl) next to CUDA ${CUDAToolkit_VERSION} (${CUDAToolkit_INCLUDE_DIRS}, ${CUDAToolkit_LIBRARY_DIR})")
+    endif()
+    if(switchdiff_with_nccl STREQUAL "ON")
+      message(FATAL_ERROR "SWITCHDIFF_WITH_NCCL=ON but ${missing} was not found: install it, point CUDA_HOME at the "
+                          "toolkit, or configure with -DSWITCHDIFF_WITH_NCCL=AUTO (or OFF) to build without NCCL")
+    endif()
+    message(STATUS "switchdiff: ${missing} not found: NCCL communicator skipped (SWITCHDIFF_WITH_NCCL=AUTO)")
+  endif()
+else()
+  message(STATUS "switchdiff: NCCL communicator off (SWITCHDIFF_WITH_NCCL=OFF)")
 endif()
 
 if(SWITCHDIFF_BUILD_TESTS)
