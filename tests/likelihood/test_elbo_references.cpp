@@ -1,6 +1,6 @@
-// ELBO and noise streams against independent Python code run in the test (issue 3, point 5): a brute-force
-// numpy Monte Carlo of the diffusion integral with its own mixture denoiser, scipy quadrature of the discrete
-// reconstruction term, and torch's generators for the documented noise order (docs/likelihood.md).
+// ELBO and noise streams against independent Python code run by the test (tests/likelihood/*_reference.py): a
+// brute-force numpy Monte Carlo of the diffusion integral with its own mixture denoiser, scipy quadrature of the
+// discrete reconstruction term, and torch's generators for the documented noise order (docs/likelihood.md).
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
 
 #include "common/test_support.h"
 #include "likelihood/elbo.h"
@@ -21,10 +20,10 @@ namespace {
 using testing::read_doubles;
 using testing::write_doubles;
 
-void run_python(const std::string& script_path, const std::string& script, const std::string& arguments) {
-  std::ofstream(script_path) << script;
-  const auto r =
-      testing::run_command(fmt::format("OMP_NUM_THREADS=1 {} {} {}", testing::python(), script_path, arguments));
+// Runs tests/likelihood/<script> (a reference written in Python) with /usr/bin/python3.
+void run_python(const std::string& script, const std::string& arguments) {
+  const auto r = testing::run_command(fmt::format("OMP_NUM_THREADS=1 {} {}/tests/likelihood/{} {}", testing::python(),
+                                                  testing::source_dir(), script, arguments));
   ASSERT_EQ(r.exit_code, 0) << r.output;
 }
 
@@ -43,27 +42,7 @@ TEST(ElboReferenceTest, DiffusionTermMatchesBruteForceMonteCarlo) {
 
   testing::write_mixture_json(dir + "/gmm.json", m);
   write_doubles(dir + "/y.f64", y);
-  run_python(dir + "/brute.py", R"(import json, sys, numpy as np
-mix = json.load(open(sys.argv[1])); y = np.fromfile(sys.argv[2], dtype="<f8").reshape(-1, 4)
-w = np.array(mix["weights"]); w = w / w.sum()
-means = np.array(mix["means"]).reshape(len(w), 4); covs = np.array(mix["covariances"]).reshape(len(w), 4, 4)
-rng = np.random.default_rng(2024); S = 200000; lo, hi = np.log(0.002), np.log(80.0)
-out = []
-for yi in y:
-    log_s = rng.uniform(lo, hi, S); s2 = np.exp(2 * log_s); x = yi + np.exp(log_s)[:, None] * rng.standard_normal((S, 4))
-    logj, post = [], []
-    for k in range(len(w)):
-        C = covs[k][None] + s2[:, None, None] * np.eye(4)[None]           # [S, 4, 4]
-        r = x - means[k]
-        sol = np.linalg.solve(C, r[:, :, None])[:, :, 0]                   # C^-1 r
-        logj.append(np.log(w[k]) - 0.5 * (4 * np.log(2 * np.pi) + np.linalg.slogdet(C)[1] + (r * sol).sum(1)))
-        post.append(means[k] + (covs[k][None] @ sol[:, :, None])[:, :, 0])  # m + S C^-1 r
-    logj = np.stack(logj, 1); resp = np.exp(logj - logj.max(1, keepdims=True)); resp /= resp.sum(1, keepdims=True)
-    D = (resp[:, :, None] * np.stack(post, 1)).sum(1)
-    f = (hi - lo) * ((yi - D) ** 2).sum(1) / s2
-    out += [f.mean(), f.std() / np.sqrt(S)]
-np.array(out, dtype="<f8").tofile(sys.argv[3])
-)",
+  run_python("elbo_brute_force_reference.py",
              fmt::format("{0}/gmm.json {0}/y.f64 {0}/brute.f64", dir));
   const at::Tensor ref = read_doubles(dir + "/brute.f64").reshape({n, 2});
   for (int64_t i = 0; i < n; ++i) {
@@ -77,18 +56,7 @@ np.array(out, dtype="<f8").tofile(sys.argv[3])
 
 TEST(ElboReferenceTest, DiscreteReconstructionMatchesScipyQuadrature) {
   const std::string dir = testing::scratch_dir();
-  run_python(dir + "/quad.py", R"(import sys, numpy as np
-from scipy.integrate import quad
-g = np.arange(256) / 127.5 - 1; out = []  # the experts' training grid (dequantization.h)
-for sigma in (0.002, 0.01):
-    for k in (0, 1, 128, 255):
-        d = (g[k] - g) / sigma
-        def f(n):
-            e = -n * d - 0.5 * d * d; m = e.max()
-            return np.exp(-0.5 * n * n) / np.sqrt(2 * np.pi) * (m + np.log(np.exp(e - m).sum()))
-        out.append(quad(f, -12, 12, limit=400, epsabs=1e-13)[0])
-np.array(out, dtype="<f8").tofile(sys.argv[1])
-)",
+  run_python("elbo_quadrature_reference.py",
              dir + "/quad.f64");
   const at::Tensor ref = read_doubles(dir + "/quad.f64").reshape({2, 4});
   const int ks[] = {0, 1, 128, 255};
@@ -111,18 +79,7 @@ TEST(ElboReferenceTest, NoiseStreamsFollowTheDocumentedTorchCalls) {
   LikelihoodNoise noise({0, 5}, shape, o);
   noise.skip(1);
   const RepeatNoise r1 = noise.next();
-  run_python(dir + "/noise.py", R"(import sys, torch
-out = []
-for j in (0, 5):
-    g = torch.Generator().manual_seed(1000 + j)
-    for r in range(2):
-        u = torch.rand([1, 4, 4], generator=g)
-        p = torch.randint(0, 2, [2, 1, 4, 4], generator=g) * 2 - 1
-        eu = torch.rand([4], generator=g)
-        en = torch.randn([4, 1, 4, 4], generator=g)
-    out += [u.double().reshape(-1), p.double().reshape(-1), eu.double(), en.double().reshape(-1)]
-torch.cat(out).numpy().astype("<f8").tofile(sys.argv[1])
-)",
+  run_python("noise_streams_reference.py",
              dir + "/noise.f64");
   const at::Tensor ref = read_doubles(dir + "/noise.f64").reshape({2, -1});
   for (int64_t i = 0; i < 2; ++i) {

@@ -1,6 +1,6 @@
-// Likelihood against references computed in /usr/bin/python3 inside the test (issue 3, points 3-4): scipy's
-// RK45 step for step, score_sde-style PF-ODE bits/dim on TorchScript experts, and batch invariance with a
-// TorchScript network.
+// Likelihood against references computed in /usr/bin/python3 by the test (tests/likelihood/rk45_reference.py,
+// score_sde_reference.py): scipy's RK45 step for step, score_sde-style PF-ODE bits/dim on TorchScript experts,
+// and batch invariance with a TorchScript network.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
 
 #include "common/test_support.h"
 #include "experts/expert_loader.h"
@@ -56,17 +55,8 @@ TEST_F(PythonReferenceTest, Dopri5TakesTheStepsOfScipyRk45) {
   dopri5_integrate(pendulum, y, 0.0, 10.0, s, counts);
 
   write_doubles(dir + "/initial.f64", initial);
-  std::ofstream(dir + "/rk45.py") << R"(import sys, numpy as np
-from scipy.integrate import solve_ivp
-y0 = np.fromfile(sys.argv[1], dtype="<f8").reshape(-1, 2)
-out = []
-for row in y0:
-    s = solve_ivp(lambda t, y: [y[1], -np.sin(y[0]) - 0.1 * t * y[1]], (0.0, 10.0), row, method="RK45",
-                  rtol=1e-6, atol=1e-8)
-    out.append([s.y[0, -1], s.y[1, -1], s.nfev, len(s.t) - 1])
-np.array(out, dtype="<f8").tofile(sys.argv[2])
-)";
-  run_python(fmt::format("{0}/rk45.py {0}/initial.f64 {0}/scipy.f64", dir));
+  run_python(fmt::format("{0}/tests/likelihood/rk45_reference.py {1}/initial.f64 {1}/scipy.f64", testing::source_dir(),
+                         dir));
   const at::Tensor ref = read_doubles(dir + "/scipy.f64").reshape({4, 4});
   for (int64_t i = 0; i < 4; ++i) {
     EXPECT_NEAR(y[i][0].item<double>(), ref[i][0].item<double>(), 1e-12) << "row " << i;
@@ -123,15 +113,22 @@ TEST_F(PythonReferenceTest, PfOdeBitsPerDimMatchScoreSdeStyleReference) {
       "{}/tests/likelihood/score_sde_reference.py --likelihood {} --quality {} --switch-sigma {} "
       "--data {}/y.f64 --probes {}/eps.f64 --shape {} 1 8 8",
       testing::source_dir(), m.likelihood_path, m.quality_path, m.eta, dir, dir, n);
-  for (const std::string mode : {"--variable t", "--variable sigma --per-image"}) {
+  // Bounds about 5x the errors measured on this machine (printed below): 1.0e-4 bpd for the t-variable solve of
+  // the whole batch (its own steps and tolerance control), 1.7e-5 for the sigma-variable per-image solve.
+  struct Mode {
+    std::string arguments;
+    double max_error_bpd;
+  };
+  for (const Mode& reference : {Mode{"--variable t", 5e-4}, Mode{"--variable sigma --per-image", 1e-4}}) {
+    const std::string& mode = reference.arguments;
     run_python(fmt::format("{} {} --out {}/ref.f64 --out-nfe {}/nfe.f64", common, mode, dir, dir));
     const at::Tensor ref = read_doubles(dir + "/ref.f64");
     const at::Tensor ref_nfe = read_doubles(dir + "/nfe.f64");
     const double worst = (bpd - ref).abs().max().item<double>();
-    std::printf("%s: max |ours - reference| = %.3g bpd (bpd ~ %.3f); NFE ours %.1f, reference %.1f\n", mode.c_str(),
-                worst, bpd.mean().item<double>(), ours.final_state.nfe.to(at::kDouble).mean().item<double>(),
-                ref_nfe.mean().item<double>());
-    EXPECT_LT(worst, 2e-3);
+    std::printf("%s: max |ours - reference| = %.3g bpd (bound %.1g; bpd ~ %.3f); NFE ours %.1f, reference %.1f\n",
+                mode.c_str(), worst, reference.max_error_bpd, bpd.mean().item<double>(),
+                ours.final_state.nfe.to(at::kDouble).mean().item<double>(), ref_nfe.mean().item<double>());
+    EXPECT_LT(worst, reference.max_error_bpd) << mode;
   }
 }
 
