@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "dist/communicator.h"
 #include "dist/mpi_session.h"
+#include "io/h5_file.h"
 #include "pipeline/stop_request.h"
 
 namespace switchdiff::cli {
@@ -106,8 +107,9 @@ int run(int argc, char** argv) {
     auto comm = dist::make_communicator(session ? backend : "serial");
     core::set_log_rank(comm->rank(), comm->size());
     if (!args.config.to_ini().empty()) {
+      // One line per section: the full INI text is stored in every output file (attribute `config`).
       core::info("switchdiff {} on {} rank(s), {} backend, {} thread(s) per rank\n# resolved configuration\n{}", name,
-                 comm->size(), comm->backend(), at::get_num_threads(), args.config.to_ini());
+                 comm->size(), comm->backend(), at::get_num_threads(), args.config.to_compact_text());
     }
     exit_code = command->run(args, *comm);
   } catch (const Interrupted& e) {
@@ -122,6 +124,9 @@ int run(int argc, char** argv) {
   } catch (const std::exception& e) {
     exit_code = report(e.what(), 2);
   }
+  // Every H5File is closed by now (RAII); after a failed write (a full disk) libhdf5 may still hold the file.
+  // Close it here, not in libhdf5's at-exit cleanup, which retries the failed flush (docs/formats.md).
+  io::close_all_hdf5_objects();
   // A lone failing rank would leave the others blocked in a collective: end the whole job.
   if (exit_code != 0 && multi_rank) dist::MpiSession::abort(exit_code);
   return exit_code;

@@ -71,6 +71,27 @@ std::string hint_for(const std::string& hdf5_message) {
   return "";
 }
 
+// The system's reason inside an HDF5 driver message ("..., errno = 28, error message = 'No space left on
+// device', ..."), so a full disk or an I/O error reads as such; "" when the message has none.
+std::string system_reason(const std::string& hdf5_message) {
+  const std::string key = "error message = '";
+  const size_t start = hdf5_message.find(key);
+  if (start == std::string::npos) return "";
+  const size_t end = hdf5_message.find('\'', start + key.size());
+  return hdf5_message.substr(start + key.size(), end == std::string::npos ? std::string::npos : end - start - key.size());
+}
+
+// "(HDF5: <message>)", the system's reason first when there is one (the driver message is long: offsets, sizes).
+std::string describe_hdf5(const std::string& hdf5_message) {
+  if (hdf5_message.empty()) return "";
+  const std::string reason = system_reason(hdf5_message);
+  if (!reason.empty()) {
+    const size_t colon = hdf5_message.find(':');
+    return fmt::format(": {} (HDF5: {})", reason, hdf5_message.substr(0, colon));
+  }
+  return fmt::format(" (HDF5: {})", hdf5_message);
+}
+
 }  // namespace
 
 const char* element_type_name(ElementType type) {
@@ -126,7 +147,7 @@ void H5File::fail(const std::string& call, const std::string& object_path, const
   const std::string where = object_path.empty() || object_path == "/" ? path_ : path_ + ":" + object_path;
   std::string message = fmt::format("{}: {} failed", where, call);
   if (!detail.empty()) message += ": " + detail;
-  if (!hdf5.empty()) message += fmt::format(" (HDF5: {})", hdf5);
+  message += describe_hdf5(hdf5);
   message += hint_for(hdf5);
   if (role_ == FileRole::kInput) {
     throw InputError(message + "; the file may be corrupt, truncated or not what was expected");
@@ -173,7 +194,7 @@ H5File H5File::create(const std::string& path, bool overwrite) {
   const hid_t id = H5Fcreate(path.c_str(), overwrite ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
   if (id < 0) {
     const std::string hdf5 = detail::take_hdf5_error_message();
-    throw make_error<IoError>("{}: H5Fcreate failed (HDF5: {}){}; check that the folder is writable", path, hdf5,
+    throw make_error<IoError>("{}: H5Fcreate failed{}{}; check that the folder is writable", path, describe_hdf5(hdf5),
                               hint_for(hdf5));
   }
   return H5File(id, path, FileRole::kOutput, true);
@@ -187,7 +208,7 @@ void H5File::close() {
   if (H5Fclose(id) < 0) {
     file_id_ = -1;
     const std::string hdf5 = detail::take_hdf5_error_message();
-    throw make_error<IoError>("{}: H5Fclose failed (HDF5: {}); the file may be incomplete", path_, hdf5);
+    throw make_error<IoError>("{}: H5Fclose failed{}; the file may be incomplete", path_, describe_hdf5(hdf5));
   }
 }
 
@@ -253,6 +274,23 @@ std::vector<std::string> H5File::children(const std::string& group_path) const {
       "H5Literate_by_name", group_path);
   std::sort(names.begin(), names.end());
   return names;
+}
+
+void close_all_hdf5_objects() noexcept {
+  const ssize_t count = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
+  if (count <= 0) return;
+  std::vector<hid_t> ids(static_cast<size_t>(count));
+  const ssize_t listed = H5Fget_obj_ids(H5F_OBJ_ALL, H5F_OBJ_ALL, static_cast<size_t>(count), ids.data());
+  // Objects inside files first (the list holds files too), then the files themselves.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (ssize_t i = 0; i < listed; ++i) {
+      const hid_t id = ids[static_cast<size_t>(i)];
+      if (H5Iis_valid(id) <= 0 || (H5Iget_type(id) == H5I_FILE) != (pass == 1)) continue;
+      while (H5Iis_valid(id) > 0 && H5Idec_ref(id) > 0) {
+      }
+    }
+  }
+  H5Eclear2(H5E_DEFAULT);
 }
 
 void H5File::remove(const std::string& object_path) {

@@ -116,4 +116,9 @@ class H5File {
 
 const char* element_type_name(ElementType type);
 
+// Closes every HDF5 object still open in this process (files, groups, datasets, attributes), ignoring failures.
+// main() calls it before exit, so libhdf5's own at-exit cleanup never runs on a file whose write failed (a full
+// disk): that cleanup retries the failed flush and has crashed there (exit 139).
+void close_all_hdf5_objects() noexcept;
+
 }  // namespace switchdiff::io

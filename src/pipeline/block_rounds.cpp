@@ -4,119 +4,237 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <optional>
 
 #include "core/error.h"
 #include "core/log.h"
+#include "pipeline/durable_file.h"
 #include "pipeline/output_path.h"
 #include "pipeline/stop_request.h"
+#include "pipeline/work_folder.h"
 
 namespace switchdiff::pipeline {
 namespace {
-constexpr const char* kDoneFlags = "/block_done";
-std::string work_path_of(const std::string& final_path) { return final_path + ".partial"; }
+
+std::string identity_path(const std::string& final_path) { return work_folder(final_path) + "/identity.txt"; }
+std::string blocks_folder(const std::string& final_path) { return work_folder(final_path) + "/blocks"; }
+std::string record_path(const std::string& final_path, int64_t block) {
+  return fmt::format("{}/b{}.h5", blocks_folder(final_path), block);
+}
+
+at::Tensor read_payload(const std::string& path, at::ScalarType dtype, int64_t length) {
+  const io::H5File record = io::H5File::open(path, false);
+  if (dtype == at::kByte) {
+    const std::vector<uint8_t> v = record.read<uint8_t>("/payload");
+    if (static_cast<int64_t>(v.size()) != length) throw make_error<IoError>("{}: /payload has {} elements", path, v.size());
+    return at::tensor(v, at::kByte);
+  }
+  const std::vector<double> v = record.read<double>("/payload");
+  if (static_cast<int64_t>(v.size()) != length) throw make_error<IoError>("{}: /payload has {} elements", path, v.size());
+  return at::tensor(v, at::kDouble);
+}
+
+// Why a record cannot be used ("" when it is complete and belongs to block b of this plan).
+std::string record_problem(const std::string& path, const dist::Block& block, const BlockRoundsJob& job) {
+  try {
+    const io::H5File record = io::H5File::open_input(path);
+    if (!record.has_attribute("/", "complete") || record.int_attribute("/", "complete") != 1) return "incomplete";
+    if (record.int_attribute("/", "begin") != block.begin || record.int_attribute("/", "end") != block.end) {
+      return "holds another block";
+    }
+    const io::DatasetInfo info = record.dataset_info("/payload");
+    if (info.num_elements() != block.size() * job.item_length) return "payload of the wrong length";
+    return "";
+  } catch (const Error& e) {
+    return e.what();
+  }
+}
+
+void write_record(const std::string& final_path, const dist::Block& block, const at::Tensor& payload) {
+  write_durably(record_path(final_path, block.index), [&](const std::string& partial) {
+    io::H5File record = io::H5File::create(partial, /*overwrite=*/true);
+    record.set_int_attribute("/", "begin", block.begin);
+    record.set_int_attribute("/", "end", block.end);
+    const at::Tensor values = payload.contiguous();
+    if (values.scalar_type() == at::kByte) {
+      record.write<uint8_t>("/payload", {values.numel()}, values.data_ptr<uint8_t>());
+    } else {
+      record.write<double>("/payload", {values.numel()}, values.data_ptr<double>());
+    }
+    record.set_int_attribute("/", "complete", 1);  // last: a record without it is never trusted
+    record.close();
+  });
+}
+
+// Rank 0's part of open_work.
+WorkState open_on_root(const std::string& final_path, const std::string& identity, const dist::ShardPlan& plan,
+                       const BlockRoundsJob& job) {
+  ensure_writable_output(final_path);
+  WorkState state;
+  state.done.assign(static_cast<size_t>(plan.num_blocks()), 0);
+  const std::string work = work_folder(final_path);
+  const bool created = !std::filesystem::exists(work);
+  if (std::filesystem::exists(final_path) && created) refuse_existing_output(final_path);
+  create_folders(work);
+  try {
+    state.lock = std::make_shared<FolderLock>(work + "/lock", final_path, /*wait=*/false);
+    if (std::filesystem::exists(final_path)) {
+      bool same = false;
+      try {
+        const io::H5File file = io::H5File::open_input(final_path);
+        same = file.has_attribute("/", "run_identity") && file.string_attribute("/", "run_identity") == identity &&
+               file.has_attribute("/", "status") && file.string_attribute("/", "status") == "done";
+      } catch (const Error&) {
+      }
+      if (!same) refuse_existing_output(final_path);
+      core::info("{} is complete (an earlier run finished it); removing its work folder {}", final_path, work);
+      state.finished = true;
+      state.done.assign(state.done.size(), 1);
+      remove_tree(work);
+      return state;
+    }
+    const std::string stored = read_text(identity_path(final_path));
+    if (!stored.empty() && stored != identity) {
+      throw make_error<ConfigError>(
+          "{} holds an interrupted run with another configuration or other experts; resume it with the same "
+          "config (the batch size defines the blocks, so it too must be the same), or delete {} to start over. "
+          "Differences:{}",
+          work, work, identity_difference(stored, identity));
+    }
+    if (stored.empty()) {
+      remove_tree(blocks_folder(final_path));  // records without an identity: nothing says what they are
+      write_text(identity_path(final_path), identity);
+    }
+    create_folders(blocks_folder(final_path));
+    for (int64_t b = 0; b < plan.num_blocks(); ++b) {
+      const std::string path = record_path(final_path, b);
+      if (!std::filesystem::exists(path)) continue;
+      const std::string problem = record_problem(path, plan.block(b), job);
+      if (problem.empty()) {
+        state.done[static_cast<size_t>(b)] = 1;
+      } else {
+        move_aside_damaged(path, problem);
+      }
+    }
+    const auto done = std::count(state.done.begin(), state.done.end(), uint8_t{1});
+    if (!stored.empty()) core::info("resuming {}: {}/{} blocks already done", work, done, plan.num_blocks());
+  } catch (const Error&) {
+    state.lock.reset();
+    if (created) std::filesystem::remove_all(work);  // a refused run leaves nothing behind
+    throw;
+  }
+  return state;
+}
+
 }  // namespace
 
-std::vector<uint8_t> open_work_file(const dist::Communicator& comm, const std::string& final_path,
-                                    const std::string& identity, int64_t num_blocks,
-                                    const std::function<void(io::H5File&)>& initialize) {
+std::string identity_lines(const std::string& compact) {
+  std::string text;
+  size_t start = 0;
+  while (start <= compact.size()) {
+    const size_t bar = compact.find('|', start);
+    std::string field = compact.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
+    const size_t eq = field.find('=');
+    if (start == 0) field = "experts = " + field;
+    else if (eq != std::string::npos) field = field.substr(0, eq) + " = " + field.substr(eq + 1);
+    text += field + "\n";
+    if (bar == std::string::npos) break;
+    start = bar + 1;
+  }
+  return text;
+}
+
+WorkState open_work(const dist::Communicator& comm, const std::string& final_path, const std::string& identity,
+                    const dist::ShardPlan& plan, const BlockRoundsJob& job) {
   std::string failure;
-  std::vector<uint8_t> done(static_cast<size_t>(num_blocks), 0);
+  int exit_code = 0;
+  WorkState state;
+  state.done.assign(static_cast<size_t>(plan.num_blocks()), 0);
   if (comm.is_root()) {
     try {
-      ensure_writable_output(final_path);
-      if (std::filesystem::exists(final_path)) {
-        throw make_error<ConfigError>("{} already exists and is never overwritten; choose another --output.path or "
-                                      "delete the file",
-                                      final_path);
-      }
-      const std::string work = work_path_of(final_path);
-      if (std::filesystem::exists(work)) {
-        io::H5File file = io::H5File::open(work, true);
-        const std::string stored =
-            file.has_attribute("/", "run_identity") ? file.string_attribute("/", "run_identity") : "";
-        if (stored != identity) {
-          throw make_error<ConfigError>(
-              "{} holds an interrupted run with another configuration or other experts; resume it with the same "
-              "config, or delete it to start over\n  stored:  {}\n  current: {}",
-              work, stored, identity);
-        }
-        done = file.read<uint8_t>(kDoneFlags);
-        if (static_cast<int64_t>(done.size()) != num_blocks) {
-          throw make_error<ConfigError>("{}: {} blocks recorded, this run has {}; delete the file to start over", work,
-                                        done.size(), num_blocks);
-        }
-        core::info("resuming {}: {}/{} blocks already done", work, std::count(done.begin(), done.end(), uint8_t{1}),
-                   num_blocks);
-      } else {
-        io::H5File file = io::H5File::create(work);
-        file.set_string_attribute("/", "run_identity", identity);
-        initialize(file);
-        file.write(kDoneFlags, done);
-        file.flush();
-      }
+      state = open_on_root(final_path, identity, plan, job);
     } catch (const Error& e) {
       failure = e.what();
+      exit_code = e.exit_code();
     }
   }
   comm.broadcast(failure);
-  if (!failure.empty()) throw ConfigError(failure);
-  at::Tensor flags = at::from_blob(done.data(), {num_blocks}, at::kByte).clone();
-  comm.broadcast(flags);
-  std::copy(flags.data_ptr<uint8_t>(), flags.data_ptr<uint8_t>() + num_blocks, done.begin());
-  return done;
+  if (!failure.empty()) {
+    if (exit_code == 2) throw IoError(failure);
+    throw ConfigError(failure);
+  }
+  std::vector<uint8_t> flags = state.done;
+  flags.push_back(state.finished ? 1 : 0);
+  at::Tensor shared = at::from_blob(flags.data(), {static_cast<int64_t>(flags.size())}, at::kByte).clone();
+  comm.broadcast(shared);
+  std::copy(shared.data_ptr<uint8_t>(), shared.data_ptr<uint8_t>() + plan.num_blocks(), state.done.begin());
+  state.finished = shared.data_ptr<uint8_t>()[plan.num_blocks()] != 0;
+  return state;
 }
 
-void run_block_rounds(const dist::Communicator& comm, const dist::ShardPlan& plan, std::vector<uint8_t> done,
+void run_block_rounds(const dist::Communicator& comm, const dist::ShardPlan& plan, WorkState& state,
                       const std::string& final_path, const BlockRoundsJob& job, double* seconds) {
-  std::optional<io::H5File> file;
-  if (comm.is_root()) file.emplace(io::H5File::open(work_path_of(final_path), true));
   const int64_t world = comm.size();
   const int64_t rounds = (plan.num_blocks() + world - 1) / world;
+  const int64_t payload_length = plan.block_size() * job.item_length;
+  std::vector<uint8_t>& done = state.done;
   int64_t finished = 0;
   for (int64_t b = 0; b < plan.num_blocks(); ++b) finished += done[static_cast<size_t>(b)] ? plan.block(b).size() : 0;
   core::Progress progress(job.label, plan.num_items(), job.unit);
   progress.update(finished);
   for (int64_t round = 0; round < rounds; ++round) {
-    const int64_t mine = round * world + comm.rank();
-    at::Tensor payload = at::zeros({job.payload_length}, job.payload_dtype);
-    if (mine < plan.num_blocks() && !done[static_cast<size_t>(mine)]) {
-      const at::Tensor result = job.compute(plan.block(mine)).reshape(-1).to(job.payload_dtype);
-      payload.narrow(0, 0, result.numel()).copy_(result);
-    }
-    const at::Tensor gathered = comm.all_gather(payload);
-    for (int64_t r = 0; r < world; ++r) {
-      const int64_t b = round * world + r;
-      if (b >= plan.num_blocks() || done[static_cast<size_t>(b)]) continue;
-      if (comm.is_root()) {
-        job.store(*file, plan.block(b), gathered.narrow(0, r * job.payload_length, job.payload_length));
-        const uint8_t one = 1;
-        file->write_rows(kDoneFlags, b, 1, &one);
+    const int64_t first = round * world;
+    const bool any_pending = [&] {
+      for (int64_t b = first; b < std::min(first + world, plan.num_blocks()); ++b)
+        if (!done[static_cast<size_t>(b)]) return true;
+      return false;
+    }();
+    if (any_pending) {
+      const int64_t mine = first + comm.rank();
+      at::Tensor payload = at::zeros({payload_length}, job.payload_dtype);
+      if (mine < plan.num_blocks() && !done[static_cast<size_t>(mine)]) {
+        const at::Tensor result = job.compute(plan.block(mine)).reshape(-1).to(job.payload_dtype);
+        payload.narrow(0, 0, result.numel()).copy_(result);
       }
-      done[static_cast<size_t>(b)] = 1;
-      finished += plan.block(b).size();
+      const at::Tensor gathered = world > 1 ? comm.all_gather(payload) : payload;
+      for (int64_t r = 0; r < world; ++r) {
+        const int64_t b = first + r;
+        if (b >= plan.num_blocks() || done[static_cast<size_t>(b)]) continue;
+        const dist::Block block = plan.block(b);
+        if (comm.is_root()) {
+          write_record(final_path, block, gathered.narrow(0, r * payload_length, block.size() * job.item_length));
+        }
+        done[static_cast<size_t>(b)] = 1;
+        finished += block.size();
+      }
     }
-    if (file) file->flush();
     progress.update(finished);
     if (round + 1 < rounds && comm.any(stop_requested())) {
       throw make_error<Interrupted>("stopped by a signal after {}/{} {}; progress is saved in {}; run the same "
                                     "command again to resume",
-                                    finished, plan.num_items(), job.unit, work_path_of(final_path));
+                                    finished, plan.num_items(), job.unit, work_folder(final_path));
     }
   }
   progress.finish();
   if (seconds) *seconds = progress.elapsed_seconds();
 }
 
-void finish_work_file(const std::string& final_path) {
-  const std::string work = work_path_of(final_path);
-  {
-    io::H5File file = io::H5File::open(work, true);
-    file.remove(kDoneFlags);
+void write_final_file(const std::string& final_path, const std::string& identity, const dist::ShardPlan& plan,
+                      const BlockRoundsJob& job, const std::function<void(io::H5File&)>& initialize,
+                      const std::function<void(io::H5File&)>& finalize) {
+  write_durably(final_path, [&](const std::string& partial) {
+    io::H5File file = io::H5File::create(partial, /*overwrite=*/true);
+    file.set_string_attribute("/", "run_identity", identity);
+    initialize(file);
+    for (int64_t b = 0; b < plan.num_blocks(); ++b) {
+      const dist::Block block = plan.block(b);
+      const std::string path = record_path(final_path, b);
+      job.store(file, block, read_payload(path, job.payload_dtype, block.size() * job.item_length));
+    }
+    if (finalize) finalize(file);
     file.set_string_attribute("/", "status", "done");
     file.close();
-  }
-  std::filesystem::rename(work, final_path);
+  });
+  remove_tree(work_folder(final_path));
 }
 
 }  // namespace switchdiff::pipeline

@@ -15,6 +15,7 @@
 #include "io/h5_file.h"
 #include "metrics/frechet_distance.h"
 #include "pipeline/compute_device.h"
+#include "pipeline/durable_file.h"
 #include "pipeline/output_path.h"
 #include "pipeline/root_check.h"
 #include "pipeline/stats_job.h"
@@ -74,26 +75,26 @@ void check_dimensions(int64_t samples_dim, const std::string& samples_what, cons
 }
 
 void write_fid_file(const FidJob& job, const FidJobResult& result) {
-  const std::string partial = *job.output_path + ".partial";
-  io::H5File file = io::H5File::create(partial, /*overwrite=*/true);
-  write_run_metadata(file, job.meta);
-  file.write<double>("/fid", {}, &result.fid);
-  file.set_string_attribute("/fid", "metric", result.metric);
-  file.set_string_attribute("/fid", "extractor_name", result.extractor.name);
-  file.set_string_attribute("/fid", "extractor_sha256", result.extractor.sha256);
-  file.set_string_attribute("/fid", "samples", job.samples_path);
-  file.set_string_attribute("/fid", "reference", job.reference_path);
-  file.set_int_attribute("/fid", "samples_n", result.samples_n);
-  file.set_int_attribute("/fid", "reference_n", result.reference_n);
-  if (result.inception_score) {
-    const auto& is = *result.inception_score;
-    file.write<double>("/inception_score", {}, &is.mean);
-    file.set_double_attribute("/inception_score", "std", is.std);
-    file.set_int_attribute("/inception_score", "splits", is.splits);
-    file.set_int_attribute("/inception_score", "num_samples", is.num_samples);
-  }
-  file.close();
-  std::filesystem::rename(partial, *job.output_path);
+  write_durably(*job.output_path, [&](const std::string& partial) {
+    io::H5File file = io::H5File::create(partial, /*overwrite=*/true);
+    write_run_metadata(file, job.meta);
+    file.write<double>("/fid", {}, &result.fid);
+    file.set_string_attribute("/fid", "metric", result.metric);
+    file.set_string_attribute("/fid", "extractor_name", result.extractor.name);
+    file.set_string_attribute("/fid", "extractor_sha256", result.extractor.sha256);
+    file.set_string_attribute("/fid", "samples", job.samples_path);
+    file.set_string_attribute("/fid", "reference", job.reference_path);
+    file.set_int_attribute("/fid", "samples_n", result.samples_n);
+    file.set_int_attribute("/fid", "reference_n", result.reference_n);
+    if (result.inception_score) {
+      const auto& is = *result.inception_score;
+      file.write<double>("/inception_score", {}, &is.mean);
+      file.set_double_attribute("/inception_score", "std", is.std);
+      file.set_int_attribute("/inception_score", "splits", is.splits);
+      file.set_int_attribute("/inception_score", "num_samples", is.num_samples);
+    }
+    file.close();
+  });
 }
 
 }  // namespace
@@ -117,12 +118,7 @@ FidJobResult run_fid_job(const dist::Communicator& comm, const FidJob& job) {
   check_on_root(comm, [&] {
     if (job.output_path) {
       ensure_writable_output(*job.output_path);
-      if (std::filesystem::exists(*job.output_path)) {
-        throw make_error<ConfigError>(
-            "{} already exists and is never overwritten; choose another --output.path or "
-            "delete the file",
-            *job.output_path);
-      }
+      refuse_existing_output(*job.output_path);
     }
     reference = io::read_feature_statistics(job.reference_path);
     result.reference_n = reference.n;

@@ -57,30 +57,12 @@ NllSummary run_nll_job(const dist::Communicator& comm, const NllJob& job) {
   likelihood::check_likelihood_inputs(*denoiser, reader.read_images_tensor(0, 1), job.options, job.dataset_path);
 
   const dist::ShardPlan plan(count, job.batch, comm.size());
-  auto done = open_work_file(comm, job.output_path, run_identity(job, count), plan.num_blocks(),
-                             [&](io::H5File& file) {
-                               write_run_metadata(file, job.meta);
-                               job.model->write_expert_attributes(file);
-                               file.set_double_attribute("/", "switch_sigma", job.switch_sigma);
-                               file.set_int_attribute("/", "switch_step", job.switch_step);
-                               file.set_int_attribute("/", "nll_seed", job.options.seed);
-                               file.set_string_attribute("/", "bpd_formula",
-                                                         likelihood::bpd_formula(job.options.dequantization));
-                               file.set_double_attribute("/", "ode_sigma_min", job.options.ode.sigma_min);
-                               file.set_double_attribute("/", "ode_sigma_max", job.options.ode.sigma_max);
-                               file.set_string_attribute("/", "dataset", job.dataset_path);
-                               std::vector<int64_t> index(static_cast<size_t>(count));
-                               for (int64_t i = 0; i < count; ++i) index[static_cast<size_t>(i)] = i;
-                               file.write("/index", index);
-                               const std::vector<double> nan(static_cast<size_t>(count),
-                                                             std::numeric_limits<double>::quiet_NaN());
-                               for (const char* path : kColumnPaths) file.write(path, nan);
-                             });
+  const std::string identity = identity_lines(run_identity(job, count));
 
   BlockRoundsJob rounds;
   rounds.label = "nll";
   rounds.unit = "images";
-  rounds.payload_length = job.batch * kNumNllColumns;
+  rounds.item_length = kNumNllColumns;
   rounds.payload_dtype = at::kDouble;
   rounds.compute = [&](const dist::Block& block) {
     std::vector<int64_t> indices;
@@ -96,37 +78,64 @@ NllSummary run_nll_job(const dist::Communicator& comm, const NllJob& job) {
                      1);  // [images, columns], row-major
   };
   rounds.store = [&](io::H5File& file, const dist::Block& block, const at::Tensor& payload) {
-    const at::Tensor rows = payload.narrow(0, 0, block.size() * kNumNllColumns).reshape({block.size(), kNumNllColumns});
+    const at::Tensor rows = payload.reshape({block.size(), kNumNllColumns});
     for (int64_t c = 0; c < kNumNllColumns; ++c) {
       const at::Tensor column = rows.select(1, c).contiguous();
       file.write_rows(kColumnPaths[c], block.begin, block.size(), column.data_ptr<double>());
     }
   };
+  WorkState state = open_work(comm, job.output_path, identity, plan, rounds);
   NllSummary summary;
-  run_block_rounds(comm, plan, std::move(done), job.output_path, rounds, &summary.seconds);
+  if (!state.finished) run_block_rounds(comm, plan, state, job.output_path, rounds, &summary.seconds);
 
-  if (comm.is_root()) {
-    {
-      io::H5File file = io::H5File::open(job.output_path + ".partial", true);
-      summary.images = count;
-      std::tie(summary.nll_bpd, summary.nll_bpd_stderr) = mean_and_stderr(file.read<double>("/nll_bpd"));
-      summary.nfe_mean = mean_and_stderr(file.read<double>("/nfe")).first;
-      if (job.options.elbo) {
-        std::tie(summary.elbo_bpd, summary.elbo_bpd_stderr) = mean_and_stderr(file.read<double>("/elbo_bpd"));
-        summary.elbo_nfe_mean = mean_and_stderr(file.read<double>("/elbo_nfe")).first;
-      } else {
-        summary.elbo_bpd = summary.elbo_bpd_stderr = std::numeric_limits<double>::quiet_NaN();
-        for (const char* path : {"/elbo_bpd", "/elbo_bpd_stderr", "/elbo_nfe"}) file.remove(path);
-      }
-      file.set_double_attribute("/", "nll_bpd_mean", summary.nll_bpd);
-      file.set_double_attribute("/", "nll_bpd_stderr", summary.nll_bpd_stderr);
-      file.set_double_attribute("/", "nll_nfe_mean", summary.nfe_mean);
-      file.set_double_attribute("/", "elbo_bpd_mean", summary.elbo_bpd);
-      file.set_double_attribute("/", "elbo_bpd_stderr", summary.elbo_bpd_stderr);
-      file.set_int_attribute("/", "n_test", count);
+  const auto initialize = [&](io::H5File& file) {
+    write_run_metadata(file, job.meta);
+    job.model->write_expert_attributes(file);
+    file.set_double_attribute("/", "switch_sigma", job.switch_sigma);
+    file.set_int_attribute("/", "switch_step", job.switch_step);
+    file.set_int_attribute("/", "nll_seed", job.options.seed);
+    file.set_string_attribute("/", "bpd_formula", likelihood::bpd_formula(job.options.dequantization));
+    file.set_double_attribute("/", "ode_sigma_min", job.options.ode.sigma_min);
+    file.set_double_attribute("/", "ode_sigma_max", job.options.ode.sigma_max);
+    file.set_string_attribute("/", "dataset", job.dataset_path);
+    std::vector<int64_t> index(static_cast<size_t>(count));
+    for (int64_t i = 0; i < count; ++i) index[static_cast<size_t>(i)] = i;
+    file.write("/index", index);
+    const std::vector<double> nan(static_cast<size_t>(count), std::numeric_limits<double>::quiet_NaN());
+    for (const char* path : kColumnPaths) file.write(path, nan);
+  };
+  const auto finalize = [&](io::H5File& file) {
+    std::tie(summary.nll_bpd, summary.nll_bpd_stderr) = mean_and_stderr(file.read<double>("/nll_bpd"));
+    summary.nfe_mean = mean_and_stderr(file.read<double>("/nfe")).first;
+    if (job.options.elbo) {
+      std::tie(summary.elbo_bpd, summary.elbo_bpd_stderr) = mean_and_stderr(file.read<double>("/elbo_bpd"));
+      summary.elbo_nfe_mean = mean_and_stderr(file.read<double>("/elbo_nfe")).first;
+    } else {
+      summary.elbo_bpd = summary.elbo_bpd_stderr = std::numeric_limits<double>::quiet_NaN();
+      for (const char* path : {"/elbo_bpd", "/elbo_bpd_stderr", "/elbo_nfe"}) file.remove(path);
     }
-    finish_work_file(job.output_path);
+    file.set_double_attribute("/", "nll_bpd_mean", summary.nll_bpd);
+    file.set_double_attribute("/", "nll_bpd_stderr", summary.nll_bpd_stderr);
+    file.set_double_attribute("/", "nll_nfe_mean", summary.nfe_mean);
+    file.set_double_attribute("/", "elbo_bpd_mean", summary.elbo_bpd);
+    file.set_double_attribute("/", "elbo_bpd_stderr", summary.elbo_bpd_stderr);
+    file.set_int_attribute("/", "n_test", count);
+  };
+  if (comm.is_root()) {
+    if (state.finished) {
+      // Finished by an earlier run: the summary is the file's (written by finalize above).
+      const io::H5File file = io::H5File::open(job.output_path, false);
+      summary.nll_bpd = file.double_attribute("/", "nll_bpd_mean");
+      summary.nll_bpd_stderr = file.double_attribute("/", "nll_bpd_stderr");
+      summary.nfe_mean = file.double_attribute("/", "nll_nfe_mean");
+      summary.elbo_bpd = file.double_attribute("/", "elbo_bpd_mean");
+      summary.elbo_bpd_stderr = file.double_attribute("/", "elbo_bpd_stderr");
+      if (job.options.elbo) summary.elbo_nfe_mean = mean_and_stderr(file.read<double>("/elbo_nfe")).first;
+    } else {
+      write_final_file(job.output_path, identity, plan, rounds, initialize, finalize);
+    }
   }
+  state.lock.reset();
   // Every rank returns the same summary (rank 0's), so callers may print or compare on any rank.
   at::Tensor values = at::tensor({summary.nll_bpd, summary.nll_bpd_stderr, summary.nfe_mean, summary.elbo_bpd,
                                   summary.elbo_bpd_stderr, summary.elbo_nfe_mean},

@@ -33,4 +33,11 @@ void ensure_writable_output(const std::string& path) {
   std::filesystem::remove(probe, error);
 }
 
+void refuse_existing_output(const std::string& path) {
+  if (!std::filesystem::exists(path)) return;
+  throw make_error<ConfigError>("{} already exists and is never overwritten; choose another --output.path or delete "
+                                "the file",
+                                path);
+}
+
 }  // namespace switchdiff::pipeline

@@ -13,7 +13,9 @@
 #include "dist/shard_plan.h"
 #include "io/dataset_file.h"
 #include "io/h5_file.h"
+#include "metrics/stats_slot.h"
 #include "pipeline/compute_device.h"
+#include "pipeline/durable_file.h"
 #include "pipeline/output_path.h"
 #include "pipeline/root_check.h"
 #include "pipeline/stop_request.h"
@@ -23,42 +25,31 @@ namespace {
 
 constexpr int64_t kMaxGroupBlocks = 256;
 
-// One block's sums in a flat float64 slot: [n | sum f (F) | sum f f^T (F*F) | IS counts (S) | IS sum p (S*K) |
-// IS sum p log p (S)]; the Inception Score part only when it is computed.
-struct SlotLayout {
-  int64_t features = 0;
-  int64_t splits = 0;  // 0: no Inception Score
-  int64_t classes = 0;
-  int64_t sum_offset() const { return 1; }
-  int64_t outer_offset() const { return 1 + features; }
-  int64_t counts_offset() const { return 1 + features + features * features; }
-  int64_t sum_p_offset() const { return counts_offset() + splits; }
-  int64_t p_log_p_offset() const { return sum_p_offset() + splits * classes; }
-  int64_t numel() const { return p_log_p_offset() + splits; }
-};
-
+// A block's sums: its features (and logits) extracted in calls of at most `batch` images, concatenated, then
+// summed at once in float64, so the sums do not depend on `batch` as long as the extractor gives each image the
+// same features in any call. A last call of one image joins the one before: LibTorch picks another convolution
+// kernel for B = 1, whose float32 output differs (tests/cli/test_cli_stats_fid.cpp measures ~1e-8).
 at::Tensor block_slot(const experts::FeatureExtractor& extractor, const at::Tensor& images, int64_t first_index,
-                      int64_t num_images, const SlotLayout& layout, int64_t splits) {
-  at::Tensor slot = at::zeros({layout.numel()}, at::kDouble);
-  const at::Tensor features = extractor.features(images);
-  metrics::InceptionStats stats(layout.features, features.device());
-  stats.add(features);
-  slot[0] = static_cast<double>(stats.count());
-  slot.narrow(0, layout.sum_offset(), layout.features).copy_(stats.sum());
-  slot.narrow(0, layout.outer_offset(), layout.features * layout.features).copy_(stats.sum_outer().reshape(-1));
-  if (layout.splits > 0) {
-    metrics::InceptionScoreAccumulator score(num_images, layout.classes, splits);
-    score.add(extractor.logits(images), first_index);
-    slot.narrow(0, layout.counts_offset(), layout.splits).copy_(score.counts());
-    slot.narrow(0, layout.sum_p_offset(), layout.splits * layout.classes).copy_(score.sum_p().reshape(-1));
-    slot.narrow(0, layout.p_log_p_offset(), layout.splits).copy_(score.sum_p_log_p());
+                      int64_t num_images, const metrics::StatsSlotLayout& layout, int64_t batch) {
+  std::vector<at::Tensor> features, logits;
+  const int64_t count = images.size(0);
+  for (int64_t begin = 0; begin < count;) {
+    int64_t size = std::min(batch, count - begin);
+    if (count - begin - size == 1) ++size;
+    const at::Tensor part = images.narrow(0, begin, size);
+    features.push_back(extractor.features(part).to(at::kDouble));
+    if (layout.splits > 0) logits.push_back(extractor.logits(part));
+    begin += size;
   }
-  return slot;
-}
-
-std::string output_exists_message(const std::string& path) {
-  return fmt::format("{} already exists and is never overwritten; choose another --output.path or delete the file",
-                     path);
+  const at::Tensor all_features = at::cat(features);
+  metrics::InceptionStats stats(layout.features, all_features.device());
+  stats.add(all_features);
+  std::optional<metrics::InceptionScoreAccumulator> score;
+  if (layout.splits > 0) {
+    score.emplace(num_images, layout.classes, layout.splits);
+    score->add(at::cat(logits), first_index);
+  }
+  return metrics::pack_stats_slot(layout, stats, score ? &*score : nullptr);
 }
 
 }  // namespace
@@ -67,8 +58,9 @@ FeatureStatsResult compute_feature_stats(const dist::Communicator& comm, const e
                                          int64_t num_images, const ImageSource& images,
                                          const FeatureStatsOptions& options) {
   if (options.batch < 1) throw make_error<ConfigError>("fid.batch = {} must be >= 1", options.batch);
+  if (options.block_images < 1) throw make_error<ConfigError>("block of {} images: must be >= 1", options.block_images);
   if (num_images < 1) throw make_error<InputError>("feature statistics of {} images: need at least 1", num_images);
-  SlotLayout layout;
+  metrics::StatsSlotLayout layout;
   layout.features = extractor.feature_dim();
   // IS needs every split non-empty; below `splits` images it is not defined (left out, not an error).
   if (extractor.has_logits() && num_images >= options.inception_score_splits) {
@@ -76,7 +68,7 @@ FeatureStatsResult compute_feature_stats(const dist::Communicator& comm, const e
     layout.classes = extractor.num_classes();
   }
   const int64_t slot_bytes = layout.numel() * static_cast<int64_t>(sizeof(double));
-  const dist::ShardPlan plan(num_images, options.batch, comm.size());
+  const dist::ShardPlan plan(num_images, options.block_images, comm.size());
   // Blocks per group: a function of the slot size only, never of the rank count (see the header). At most
   // kMaxGroupBlocks, so progress lines and stop checks come at least every 256 blocks.
   const int64_t group_blocks =
@@ -88,14 +80,14 @@ FeatureStatsResult compute_feature_stats(const dist::Communicator& comm, const e
     const int64_t first_item = plan.block(first_block).begin;
     const int64_t last_block = std::min(first_block + group_blocks, plan.num_blocks()) - 1;
     const int64_t group_items = plan.block(last_block).end - first_item;
-    // The group's blocks are the global blocks first_block.. (same boundaries, block size = batch).
-    const dist::ShardPlan group(group_items, options.batch, comm.size());
+    // The group's blocks are the global blocks first_block.. (same boundaries).
+    const dist::ShardPlan group(group_items, options.block_images, comm.size());
     std::map<int64_t, at::Tensor> partials;
     int64_t mine_done = 0;
     for (const dist::Block& block : group.blocks_for_rank(comm.rank())) {
       const int64_t begin = first_item + block.begin;
       const at::Tensor batch = images(begin, first_item + block.end);
-      partials[block.index] = block_slot(extractor, batch, begin, num_images, layout, options.inception_score_splits);
+      partials[block.index] = block_slot(extractor, batch, begin, num_images, layout, options.batch);
       mine_done += block.size();
       // Rank 0's share times the rank count: an estimate for the progress line, exact at the group's end.
       progress.update(first_item + std::min(group_items, mine_done * comm.size()));
@@ -112,18 +104,12 @@ FeatureStatsResult compute_feature_stats(const dist::Communicator& comm, const e
   progress.finish();
 
   FeatureStatsResult result;
-  const auto n = static_cast<int64_t>(total[0].item<double>());
-  const int64_t f = layout.features;
-  result.stats = metrics::InceptionStats::from_sums(n, total.narrow(0, layout.sum_offset(), f),
-                                                    total.narrow(0, layout.outer_offset(), f * f).reshape({f, f}));
   if (layout.splits > 0) {
     metrics::InceptionScoreAccumulator score(num_images, layout.classes, layout.splits);
-    // The accessors share storage with the accumulator (inception_score.h): fill them with the reduced sums.
-    score.counts().copy_(total.narrow(0, layout.counts_offset(), layout.splits));
-    score.sum_p().copy_(total.narrow(0, layout.sum_p_offset(), layout.splits * layout.classes)
-                            .reshape({layout.splits, layout.classes}));
-    score.sum_p_log_p().copy_(total.narrow(0, layout.p_log_p_offset(), layout.splits));
+    result.stats = metrics::unpack_stats_slot(layout, total, &score);
     result.inception_score = score.result();
+  } else {
+    result.stats = metrics::unpack_stats_slot(layout, total, nullptr);
   }
   result.seconds = progress.elapsed_seconds();
   return result;
@@ -170,7 +156,7 @@ StatsJobResult run_stats_job(const dist::Communicator& comm, const StatsJob& job
   };
   check_on_root(comm, [&] {
     ensure_writable_output(job.output_path);
-    if (std::filesystem::exists(job.output_path)) throw ConfigError(output_exists_message(job.output_path));
+    refuse_existing_output(job.output_path);
     open_inputs();
   });
   if (!comm.is_root()) open_inputs();
@@ -188,20 +174,20 @@ StatsJobResult run_stats_job(const dist::Communicator& comm, const StatsJob& job
   out.seconds = result.seconds;
 
   if (comm.is_root()) {
-    const std::string partial = job.output_path + ".partial";
-    io::H5File file = io::H5File::create(partial, /*overwrite=*/true);
-    write_run_metadata(file, job.meta);
-    write_feature_statistics(file, out.statistics);
-    file.set_string_attribute("/", "dataset", job.dataset_path);
-    file.set_int_attribute("/", "dataset_images", num_images);
-    file.set_string_attribute("/", "image_shape", reader->info().image.text());
-    const auto source = reader->attributes();
-    if (source.count("images_sha256") && num_images == reader->size()) {
-      file.set_string_attribute("/", "dataset_images_sha256", source.at("images_sha256"));
-    }
-    file.set_int_attribute("/", "fid_batch", job.options.batch);
-    file.close();
-    std::filesystem::rename(partial, job.output_path);
+    write_durably(job.output_path, [&](const std::string& partial) {
+      io::H5File file = io::H5File::create(partial, /*overwrite=*/true);
+      write_run_metadata(file, job.meta);
+      write_feature_statistics(file, out.statistics);
+      file.set_string_attribute("/", "dataset", job.dataset_path);
+      file.set_int_attribute("/", "dataset_images", num_images);
+      file.set_string_attribute("/", "image_shape", reader->info().image.text());
+      const auto source = reader->attributes();
+      if (source.count("images_sha256") && num_images == reader->size()) {
+        file.set_string_attribute("/", "dataset_images_sha256", source.at("images_sha256"));
+      }
+      file.set_int_attribute("/", "fid_batch", job.options.batch);
+      file.close();
+    });
   }
   comm.barrier();
   return out;

@@ -2,14 +2,16 @@
 // Feature statistics of a set of images over all ranks (docs/metrics.md, docs/cli.md `switchdiff stats`), and the job that
 // writes them for a dataset or samples file.
 //
-// Determinism (docs/style.md): images are cut into fixed global blocks of `batch` images (dist::ShardPlan);
-// each block's sums (n, sum f, sum f f^T and the Inception Score split sums) are accumulated on the rank
-// that owns it and reduced with dist::ordered_block_sum, i.e. added in block order. The result therefore
-// depends only on the images and `batch`, and is bitwise identical for any number of ranks. Blocks are
-// reduced in groups of a fixed number of blocks (at most 256, fewer when the slots are big: one F = 2048
-// slot is 32 MiB), chosen from the slot size alone: memory stays bounded and the summation order never
-// depends on the rank count. Ranks beyond the group's block count idle during that group. Changing `batch` changes
-// the order of float64 additions only (relative differences ~1e-15).
+// Determinism (docs/style.md, docs/determinism.md): images are cut into fixed global blocks of `block_images`
+// images (dist::ShardPlan), independent of `batch`; each block's features are extracted in calls of at most
+// `batch` images and its sums (n, sum f, sum f f^T and the Inception Score split sums, packed by
+// metrics/stats_slot.h) are formed at once on the rank that owns it, then reduced with
+// dist::ordered_block_sum, i.e. added in block order. The result therefore depends only on the images (and the
+// extractor's per-image output), is bitwise identical for any number of ranks, and for any `batch` whose calls
+// give the extractor's float32 kernels the same per-image output (all B >= 2 for the tiny test extractors).
+// Blocks are reduced in groups of a fixed number of blocks (at most 256, fewer when the slots are big: one
+// F = 2048 slot is 32 MiB), chosen from the slot size alone: memory stays bounded and the summation order never
+// depends on the rank count. Ranks beyond the group's block count idle during that group.
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
@@ -21,17 +23,19 @@
 #include "experts/feature_extractor.h"
 #include "io/reference_stats.h"
 #include "metrics/inception_score.h"
+#include "pipeline/compute_device.h"
 #include "metrics/inception_stats.h"
 #include "pipeline/run_metadata.h"
 
 namespace switchdiff::pipeline {
 
 // uint8 CPU images [end - begin, C, H, W] with global indices [begin, end). Called by the rank that owns
-// the block, for blocks of at most `batch` images.
+// the block, for blocks of at most `block_images` images.
 using ImageSource = std::function<at::Tensor(int64_t begin, int64_t end)>;
 
 struct FeatureStatsOptions {
-  int64_t batch = 64;                   // images per extractor call and per reduction block
+  int64_t batch = 64;                   // images per extractor call (fid.batch)
+  int64_t block_images = 512;           // images per reduction block: fixed, so sums do not depend on batch
   int64_t inception_score_splits = 10;  // Inception Score over this many splits (when the extractor has logits)
   std::string progress_label = "features";
   // Bytes of block partials held per reduction group (fixed, so the order of additions never depends on

@@ -1,7 +1,6 @@
 #include "pipeline/sweep_blocks.h"
 
 #include <ATen/ATen.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <limits>
@@ -85,24 +84,25 @@ void compute_test_block(const SweepBlockInputs& in, const dist::Block& block, io
 void compute_sweep_block(const SweepBlockInputs& in, int64_t b) {
   const SweepPass& pass = *in.pass;
   const std::string final_path = record_path(in.job->output_path, pass, b);
-  // Private to this process: two runs computing the same block (a plain sweep started while an array runs) each
-  // write their own file, and either rename is a complete record of the same numbers.
-  const std::string partial = fmt::format("{}.{}", partial_path(final_path), ::getpid());
   const bool samples = pass.is_sample_block(b);
   const dist::Block block = samples ? pass.samples.block(b) : pass.images.block(b - pass.samples.num_blocks());
-  {
-    io::H5File record = io::H5File::create(partial, /*overwrite=*/true);  // a stale .partial is a killed attempt
-    record.set_int_attribute("/", "begin", block.begin);
-    record.set_int_attribute("/", "end", block.end);
-    if (samples) {
-      compute_sample_block(in, block, record);
-    } else {
-      compute_test_block(in, block, record);
-    }
-    record.set_int_attribute("/", "complete", 1);  // last: a record without it is never trusted
-    record.close();
-  }
-  commit_file(partial, final_path);
+  // A private partial (`.partial.<pid>`): two runs computing the same block (a plain sweep started while an
+  // array runs) each write their own file, and either rename is a complete record of the same numbers.
+  write_durably(
+      final_path,
+      [&](const std::string& partial) {
+        io::H5File record = io::H5File::create(partial, /*overwrite=*/true);
+        record.set_int_attribute("/", "begin", block.begin);
+        record.set_int_attribute("/", "end", block.end);
+        if (samples) {
+          compute_sample_block(in, block, record);
+        } else {
+          compute_test_block(in, block, record);
+        }
+        record.set_int_attribute("/", "complete", 1);  // last: a record without it is never trusted
+        record.close();
+      },
+      /*private_partial=*/true);
 }
 
 }  // namespace switchdiff::pipeline

@@ -1,16 +1,12 @@
 #include "pipeline/sweep_results.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <ATen/ATen.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <sstream>
 
@@ -33,6 +29,7 @@
 #include "pipeline/stats_job.h"
 #include "pipeline/sweep_blocks.h"
 #include "pipeline/sweep_job.h"
+#include "pipeline/work_folder.h"
 
 namespace switchdiff::pipeline {
 namespace {
@@ -62,45 +59,9 @@ const Column kColumns[] = {
     {"status", nullptr, &SweepRow::status},
 };
 
-// Exclusive advisory lock for the lifetime of the object: concurrent array tasks take turns. flock locks are
-// released by the kernel when the process dies, so a killed task never leaves it held.
-class FolderLock {
- public:
-  explicit FolderLock(const std::string& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT, 0644)) {
-    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) {
-      throw make_error<IoError>("{}: cannot create or lock the sweep's lock file; check that the folder is writable",
-                                path);
-    }
-  }
-  ~FolderLock() {
-    ::flock(fd_, LOCK_UN);
-    ::close(fd_);
-  }
-  FolderLock(const FolderLock&) = delete;
-  FolderLock& operator=(const FolderLock&) = delete;
-
- private:
-  int fd_;
-};
-
 std::string lock_path(const std::string& output_path) { return work_folder(output_path) + "/lock"; }
 std::string pass_path(const std::string& output_path) { return work_folder(output_path) + "/pass.txt"; }
 bool exists(const std::string& path) { return std::filesystem::exists(path); }
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  const std::string partial = partial_path(path);
-  {
-    std::ofstream out(partial, std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw make_error<IoError>("{}: cannot write", partial);
-  }
-  commit_file(partial, path);
-}
 
 // The stored identity plus what the files themselves are: the experts' and extractor's SHA-256.
 std::string full_identity(const SweepJob& job) {
@@ -108,23 +69,6 @@ std::string full_identity(const SweepJob& job) {
   if (job.extractor_path) text += "extractor sha256 = " + experts::sha256_file(*job.extractor_path) + "\n";
   if (job.reference_path) text += "reference sha256 = " + experts::sha256_file(*job.reference_path) + "\n";
   return text;
-}
-
-// The lines of `current` missing from `stored` and vice versa, for the refusal message.
-std::string identity_difference(const std::string& stored, const std::string& current) {
-  auto lines = [](const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) out.push_back(line);
-    return out;
-  };
-  const auto a = lines(stored), b = lines(current);
-  std::string diff;
-  for (const auto& l : a)
-    if (std::find(b.begin(), b.end(), l) == b.end()) diff += "\n  stored:  " + l;
-  for (const auto& l : b)
-    if (std::find(a.begin(), a.end(), l) == a.end()) diff += "\n  current: " + l;
-  return diff;
 }
 
 void check_identity(const std::string& where, const std::string& stored, const std::string& current,
@@ -182,25 +126,25 @@ SweepRow pending_row(const SweepPoint& p) {
 // A new results file: the old one copied (or a new one with the run's metadata), changed by `edit`, committed.
 template <class Edit>
 void rewrite_results(const SweepJob& job, const std::string& identity, Edit edit) {
-  const std::string partial = partial_path(job.output_path);
-  if (exists(job.output_path)) {
-    std::filesystem::copy_file(job.output_path, partial, std::filesystem::copy_options::overwrite_existing);
-  } else {
-    io::H5File file = io::H5File::create(partial, /*overwrite=*/true);
-    write_run_metadata(file, job.meta);
-    file.set_string_attribute("/", "run_identity", identity);
-    file.set_int_attribute("/", "seed_base", job.seed_base);
-    file.set_int_attribute("/", "nll_seed", job.nll_options.seed);
-    file.set_string_attribute("/", "bpd_formula", likelihood::bpd_formula(job.nll_options.dequantization));
-    job.model->write_expert_attributes(file);
-    file.close();
-  }
-  {
+  write_durably(job.output_path, [&](const std::string& partial) {
+    if (exists(job.output_path)) {
+      std::error_code error;
+      std::filesystem::copy_file(job.output_path, partial, std::filesystem::copy_options::overwrite_existing, error);
+      if (error) throw make_error<IoError>("cannot copy {} to {}: {}", job.output_path, partial, error.message());
+    } else {
+      io::H5File file = io::H5File::create(partial, /*overwrite=*/true);
+      write_run_metadata(file, job.meta);
+      file.set_string_attribute("/", "run_identity", identity);
+      file.set_int_attribute("/", "seed_base", job.seed_base);
+      file.set_int_attribute("/", "nll_seed", job.nll_options.seed);
+      file.set_string_attribute("/", "bpd_formula", likelihood::bpd_formula(job.nll_options.dequantization));
+      job.model->write_expert_attributes(file);
+      file.close();
+    }
     io::H5File file = io::H5File::open(partial, true);
     edit(file);
     file.close();
-  }
-  commit_file(partial, job.output_path);
+  });
 }
 
 // What a pass is: its points and blocks. A pass in progress must be resumed with the same text.
@@ -212,6 +156,23 @@ std::string pass_description(const SweepJob& job, const SweepPass& pass, const s
                       pass.images.block_size(), job.fid_batch);
   text += fmt::format("preview_images = {}\nkeep_samples = {}\n", job.preview_images, job.keep_samples);
   return text;
+}
+
+// Whether every row of a stored pass description ("pass rows = <row>:<sigma> ...") is done in `rows`: the pass
+// was assembled, and the description is left over (a run killed between committing the results and removing it).
+bool stored_pass_finished(const std::string& stored, const std::vector<SweepRow>& rows) {
+  const std::string key = "\npass rows =";
+  const size_t start = stored.find(key);
+  if (start == std::string::npos) return false;
+  std::istringstream line(stored.substr(start + key.size(), stored.find('\n', start + 1) - start - key.size()));
+  bool any = false;
+  for (std::string token; line >> token; any = true) {
+    const int64_t row = std::stoll(token.substr(0, token.find(':')));
+    if (row < 0 || row >= static_cast<int64_t>(rows.size()) || rows[static_cast<size_t>(row)].status != kDone) {
+      return false;
+    }
+  }
+  return any;
 }
 
 int64_t test_image_count(const SweepJob& job) {
@@ -227,8 +188,6 @@ int64_t test_image_count(const SweepJob& job) {
 
 }  // namespace
 
-std::string work_folder(const std::string& output_path) { return output_path + ".work"; }
-
 std::vector<SweepRow> read_sweep_rows(const std::string& output_path) {
   return read_rows(io::H5File::open(output_path, false));
 }
@@ -237,9 +196,9 @@ SweepPass open_sweep(const SweepJob& job, std::vector<SweepRow>* rows_out) {
   ensure_writable_output(job.output_path);
   const std::string work = work_folder(job.output_path);
   const bool created = !exists(work);
-  std::filesystem::create_directories(work);
+  create_folders(work);
   try {
-    FolderLock lock(lock_path(job.output_path));
+    FolderLock lock(lock_path(job.output_path), job.output_path, /*wait=*/true);
     const std::string identity = full_identity(job);
     std::vector<SweepRow> rows;
     if (exists(job.output_path)) {
@@ -293,6 +252,9 @@ SweepPass open_sweep(const SweepJob& job, std::vector<SweepRow>* rows_out) {
     pass.samples = dist::ShardPlan(job.sample_count, job.sample_batch, 1);
     pass.images = dist::ShardPlan(test_image_count(job), job.nll_batch, 1);
     const std::string text = pass_description(job, pass, identity);
+    if (exists(pass_path(job.output_path)) && stored_pass_finished(read_text(pass_path(job.output_path)), rows)) {
+      remove_tree(pass_path(job.output_path));  // assembled by a run killed before it removed the description
+    }
     if (exists(pass_path(job.output_path))) {
       const std::string stored = read_text(pass_path(job.output_path));
       if (stored != text) {
@@ -302,10 +264,10 @@ SweepPass open_sweep(const SweepJob& job, std::vector<SweepRow>* rows_out) {
             work, pass_path(job.output_path), records_folder(job.output_path), identity_difference(stored, text));
       }
     } else {
-      std::filesystem::remove_all(records_folder(job.output_path));  // records of an abandoned pass
+      remove_tree(records_folder(job.output_path));  // records of an abandoned pass
       write_text(pass_path(job.output_path), text);
     }
-    std::filesystem::create_directories(records_folder(job.output_path));
+    create_folders(records_folder(job.output_path));
     return pass;
   } catch (const Error&) {
     if (created) std::filesystem::remove_all(work);  // a refused run leaves nothing behind
@@ -368,9 +330,9 @@ SampleReduction reduce_samples(const SweepJob& job, const SweepPass& pass, size_
 
 void write_samples_file(const SweepJob& job, int64_t row, const SampleReduction& r) {
   const std::string path = fmt::format("{}.samples/point_{}.h5", job.output_path, row);
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  const std::string partial = partial_path(path);
-  {
+  create_folders(std::filesystem::path(path).parent_path().string());
+  // An earlier pass's copy of this same point's samples is replaced by the rename (same seeds, same numbers).
+  write_durably(path, [&](const std::string& partial) {
     io::H5File file = io::H5File::create(partial, /*overwrite=*/true);
     write_run_metadata(file, job.meta);
     std::vector<int64_t> shape = r.image_shape;
@@ -382,9 +344,7 @@ void write_samples_file(const SweepJob& job, int64_t row, const SampleReduction&
     file.set_int_attribute("/", "seed_base", job.seed_base);
     job.model->write_expert_attributes(file);
     file.close();
-  }
-  if (exists(path)) std::filesystem::remove(path);  // an earlier pass's copy of this same point's samples
-  commit_file(partial, path);
+  });
 }
 
 void add_attribute(io::H5File& file, const std::string& name, int64_t value) {
@@ -395,7 +355,7 @@ void add_attribute(io::H5File& file, const std::string& name, int64_t value) {
 }  // namespace
 
 std::vector<SweepRow> assemble_sweep(const SweepJob& job, const SweepPass& pass) {
-  FolderLock lock(lock_path(job.output_path));
+  FolderLock lock(lock_path(job.output_path), job.output_path, /*wait=*/true);
   std::vector<SweepRow> rows = read_rows(io::H5File::open(job.output_path, false));
   if (std::all_of(pass.rows.begin(), pass.rows.end(),
                   [&](int64_t k) { return rows[static_cast<size_t>(k)].status == kDone; })) {
@@ -498,8 +458,9 @@ std::vector<SweepRow> assemble_sweep(const SweepJob& job, const SweepPass& pass)
     out.set_string_attribute("/", "status", complete ? "done" : "running");
   });
   // The results are committed: the pass's records are no longer needed.
-  std::filesystem::remove_all(records_folder(job.output_path));
-  std::filesystem::remove(pass_path(job.output_path));
+  // The description first: without it, leftover records are an abandoned pass's and removed by the next pass.
+  remove_tree(pass_path(job.output_path));
+  remove_tree(records_folder(job.output_path));
   return rows;
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// The results file of a switch-point sweep (docs/formats.md, "sweep results") and the pass that fills it.
+// The results file of a switch-point sweep (docs/formats.md#sweep-results) and the pass that fills it.
 //
 // `<output>` holds one /sweep row per point and the point's arrays in /points/<k>/. It is never modified in
 // place: every change is a complete new file committed by pipeline/durable_file.h, so a kill leaves either the
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "pipeline/sweep_records.h"
+#include "pipeline/work_folder.h"
 
 namespace switchdiff::pipeline {
 
@@ -31,8 +32,6 @@ struct SweepRow {
   int64_t status = 0;  // 0 pending, 1 partial, 2 done
 };
 enum SweepStatus : int64_t { kPending = 0, kPartial = 1, kDone = 2 };
-
-std::string work_folder(const std::string& output_path);
 
 // Evaluations a pass performed, summed over images (and repeats), per expert; and the sum over its points of
 // what each would cost alone (its attributable evaluations).

@@ -90,14 +90,14 @@ TEST(CliSample, ResumesAfterSigtermWithIdenticalResult) {
   const std::string common =
       fmt::format("sample {} --switch.step 5 --samples.count 240 --samples.batch 8 --sampler.steps 24", experts_args());
   ASSERT_EQ(switchdiff(fmt::format("{} --output.path {}/full.h5", common, dir)).exit_code, 0);
-  // Start, wait until the work file has progress, then SIGTERM (as SLURM does before preemption).
+  // Start, wait until the work folder exists, then SIGTERM (as SLURM does before preemption).
   const auto stopped = testing::run_command(
       fmt::format("{} {} --output.path {}/r.h5 & pid=$!; for i in $(seq 600); do sleep 0.05; "
-                  "[ -f {}/r.h5.partial ] && break; done; sleep 0.5; kill -TERM $pid; wait $pid; echo exit=$?",
+                  "[ -f {}/r.h5.work/identity.txt ] && break; done; sleep 0.5; kill -TERM $pid; wait $pid; echo exit=$?",
                   testing::switchdiff_exe(), common, dir, dir));
   ASSERT_TRUE(contains(stopped.output, "exit=3")) << stopped.output;
   EXPECT_TRUE(contains(stopped.output, "resume")) << stopped.output;
-  ASSERT_TRUE(std::filesystem::exists(dir + "/r.h5.partial"));
+  ASSERT_TRUE(std::filesystem::exists(dir + "/r.h5.work/identity.txt"));
   EXPECT_FALSE(std::filesystem::exists(dir + "/r.h5"));
   // A different config must not resume into that file.
   const auto mismatch = switchdiff(fmt::format("{} --samples.seed_base 1 --output.path {}/r.h5", common, dir));
