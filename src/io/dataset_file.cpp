@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "io/checked_size.h"
 
 namespace switchdiff::io {
 namespace {
@@ -33,6 +34,25 @@ DatasetFileInfo inspect(const H5File& file) {
                                  shape_text(images.shape), images.shape.size(),
                                  images.shape.size() == 3 ? " (grayscale needs a channel axis of 1)" : "", kFix);
   }
+  // Every consumer (stats, nll, fid) needs images to work on: an empty set is a broken or wrong file, not a
+  // result. The product N*C*H*W is checked so that later row arithmetic (rows * pixels) cannot overflow.
+  if (images.shape[0] < 1) {
+    throw make_error<InputError>("{}: /images has shape {}: no images; {}", path, shape_text(images.shape), kFix);
+  }
+  const std::optional<int64_t> bytes = checked_product(images.shape);
+  if (images.shape[1] < 1 || images.shape[2] < 1 || images.shape[3] < 1 || !bytes) {
+    throw make_error<InputError>("{}: /images has shape {}: empty or impossibly large images; {}", path,
+                                 shape_text(images.shape), kFix);
+  }
+  // HDF5 allows a dataset far larger than its file (unwritten chunks read as fill values): such a file holds no
+  // real images, and stats/nll would run over a huge range of zeros.
+  const uintmax_t file_bytes = std::filesystem::file_size(path);
+  if (!fits_in_file(*bytes, file_bytes)) {
+    throw make_error<InputError>(
+        "{}: /images declares {} = {} bytes of pixels, more than a {}-byte file can hold even compressed: its "
+        "data were never written or the file is damaged; {}",
+        path, shape_text(images.shape), *bytes, file_bytes, kFix);
+  }
   DatasetFileInfo info;
   info.path = path;
   info.num_images = images.shape[0];
@@ -56,8 +76,9 @@ std::string ImageShape::text() const { return fmt::format("{}x{}x{}", channels, 
 
 void write_dataset_file(const std::string& path, const DatasetArrays& arrays, bool overwrite) {
   const ImageShape& shape = arrays.image;
-  if (arrays.num_images < 0 || shape.channels <= 0 || shape.height <= 0 || shape.width <= 0) {
-    throw make_error<InputError>("{}: cannot write {} images of shape {}", path, arrays.num_images, shape.text());
+  if (arrays.num_images < 1 || shape.channels <= 0 || shape.height <= 0 || shape.width <= 0) {
+    throw make_error<InputError>("{}: cannot write {} images of shape {}; a dataset needs at least one image", path,
+                                 arrays.num_images, shape.text());
   }
   if (static_cast<int64_t>(arrays.images.size()) != arrays.num_images * shape.pixels()) {
     throw make_error<InputError>("{}: {} images of {} need {} pixel bytes, got {}", path, arrays.num_images,

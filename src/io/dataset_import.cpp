@@ -132,6 +132,14 @@ DatasetArrays import_npz(const std::string& path, const ImportOptions& options) 
   const NpyArray data = archive.read("data");
   const std::vector<uint8_t>& pixels = data.uint8_data();
   const std::vector<int64_t>& s = data.shape;
+  // A zero extent anywhere means no images (or empty ones); with s[0] >= 1 the other extents are bounded by
+  // the data bytes, which parse_npy matched to the file's length, so the arithmetic below cannot overflow.
+  if (s.empty() || std::find(s.begin(), s.end(), 0) != s.end()) {
+    throw make_error<InputError>(
+        "{}: 'data' has shape {}: no images (a zero or missing extent); a dataset needs at least one image of at "
+        "least 1x1 pixels",
+        path, data.shape_text());
+  }
   DatasetArrays arrays;
   bool channels_last = false;
   if (s.size() == 2 && s[1] % 3 == 0) {
@@ -250,6 +258,10 @@ DatasetArrays import_dataset(const std::vector<std::string>& inputs, const Impor
     result.num_images += part.num_images;
     result.images.insert(result.images.end(), part.images.begin(), part.images.end());
     if (part.labels) result.labels->insert(result.labels->end(), part.labels->begin(), part.labels->end());
+  }
+  if (result.num_images < 1 || result.image.pixels() < 1) {
+    throw make_error<InputError>("{}: holds {} images of {}; a dataset needs at least one image", join(inputs, ", "),
+                                 result.num_images, result.image.text());
   }
   result.attributes["source_format"] = format == "idx" ? source_format : format == "cifar10" ? "cifar10-binary" : "npz";
   result.attributes["source_files"] = join(inputs, "\n");

@@ -1,6 +1,7 @@
 #include "io/idx_file.h"
 
 #include "core/error.h"
+#include "io/checked_size.h"
 #include "io/raw_file.h"
 
 namespace switchdiff::io {
@@ -72,20 +73,27 @@ IdxArray parse_idx(const std::string& bytes, const std::string& path, int expect
                                  header);
   }
   IdxArray array;
-  int64_t count = 1;
   std::string extents;
   for (int d = 0; d < dims; ++d) {
     array.dims.push_back(big_endian_u32(bytes, 4 + 4 * static_cast<size_t>(d)));
-    count *= array.dims.back();
     extents += (d ? "x" : "") + std::to_string(array.dims.back());
   }
+  // Extents are untrusted uint32s: up to 4 of them overflow int64, so multiply with checks and compare
+  // with the bytes actually present before anything is allocated (src/io/checked_size.h).
   const size_t available = bytes.size() - header;
-  if (available != static_cast<size_t>(count)) {
+  const std::optional<int64_t> count = checked_product(array.dims);
+  if (!count || static_cast<uint64_t>(*count) != available) {
     throw make_error<InputError>(
         "{}: the IDX header declares {} = {} bytes of data after {} header bytes, the file "
         "has {} ({}); re-download or re-extract it",
-        path, extents, count, header, available,
-        available < static_cast<size_t>(count) ? "truncated" : "extra bytes at the end");
+        path, extents, count ? std::to_string(*count) : "more than 2^63", header, available,
+        !count                                 ? "a corrupt header"
+        : available < static_cast<uint64_t>(*count) ? "truncated"
+                                                    : "extra bytes at the end");
+  }
+  if (*count == 0) {
+    throw make_error<InputError>("{}: the IDX header declares {}: no {}; a dataset needs at least one image", path,
+                                 extents, expected_dims == 3 ? "pixels" : "labels");
   }
   array.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(header), bytes.end());
   return array;

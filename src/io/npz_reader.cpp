@@ -7,9 +7,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <optional>
 #include <sstream>
 
 #include "core/error.h"
+#include "io/checked_size.h"
 
 namespace switchdiff::io {
 namespace {
@@ -51,7 +54,12 @@ std::string dict_value(const std::string& header, const std::string& key, const 
   return header.substr(position, end - position);
 }
 
+// numpy writes shapes as "()", "(5,)" or "(2, 3)". Each extent is parsed by hand (std::stoll would throw a bare
+// "stoll" for 20 digits) and must fit in int64; the product is checked against the data later.
 std::vector<int64_t> parse_shape(const std::string& text, const std::string& source) {
+  if (text.size() < 2 || text.front() != '(' || text.back() != ')') {
+    throw make_error<InputError>("{}: .npy shape {} is not a tuple of integers; {}", source, text, kResave);
+  }
   std::vector<int64_t> shape;
   std::string inner = text.substr(1, text.size() - 2);
   std::replace(inner.begin(), inner.end(), ',', ' ');
@@ -59,9 +67,23 @@ std::vector<int64_t> parse_shape(const std::string& text, const std::string& sou
   std::string token;
   while (stream >> token) {
     if (token.find_first_not_of("0123456789") != std::string::npos) {
-      throw make_error<InputError>("{}: .npy shape {} is not a tuple of integers", source, text);
+      throw make_error<InputError>("{}: .npy shape {} is not a tuple of non-negative integers; {}", source, text,
+                                   kResave);
     }
-    shape.push_back(std::stoll(token));
+    int64_t extent = 0;
+    for (const char digit : token) {
+      const auto times_ten = checked_mul(extent, 10);
+      if (!times_ten || *times_ten > std::numeric_limits<int64_t>::max() - (digit - '0')) {
+        throw make_error<InputError>("{}: .npy shape {} has an extent beyond 2^63 - 1: a corrupt header; {}", source,
+                                     text, kResave);
+      }
+      extent = *times_ten + (digit - '0');
+    }
+    shape.push_back(extent);
+  }
+  if (shape.size() > 32) {  // NPY_MAXDIMS
+    throw make_error<InputError>("{}: .npy shape {} has {} dimensions, numpy allows at most 32; {}", source, text,
+                                 shape.size(), kResave);
   }
   return shape;
 }
@@ -120,12 +142,32 @@ std::vector<Out> convert(const NpyArray& a) {
   return out;
 }
 
+// The central directory's sizes are untrusted: a member cannot be larger than deflate can expand its compressed
+// bytes (kMaxDecodedBytesPerFileByte, src/io/checked_size.h), and those must fit in the archive file. Checked
+// before the member's buffer is allocated.
+void check_member_size(const zip_stat_t& stat, const std::string& source, uintmax_t archive_bytes) {
+  if (!(stat.valid & ZIP_STAT_COMP_SIZE)) return;
+  const bool stored = (stat.valid & ZIP_STAT_COMP_METHOD) && stat.comp_method == ZIP_CM_STORE;
+  const bool fits = stat.comp_size <= archive_bytes &&
+                    stat.size <= stat.comp_size * static_cast<uint64_t>(kMaxDecodedBytesPerFileByte) + 1024 &&
+                    !(stored && stat.size != stat.comp_size);
+  if (!fits) {
+    throw make_error<InputError>(
+        "{}: the archive records {} bytes ({} compressed) for this member of a {}-byte file: a corrupt zip directory; "
+        "{}",
+        source, stat.size, stat.comp_size, archive_bytes, kResave);
+  }
+}
+
 }  // namespace
 
 int64_t NpyArray::num_elements() const {
-  int64_t n = 1;
-  for (int64_t extent : shape) n *= extent;
-  return n;
+  const std::optional<int64_t> n = checked_product(shape);
+  if (!n) {
+    throw make_error<InputError>("{}: shape {} has more than 2^63 elements: a corrupt header; {}", source,
+                                 shape_text(), kResave);
+  }
+  return *n;
 }
 
 std::string NpyArray::dtype_name() const {
@@ -219,7 +261,7 @@ NpyArray parse_npy(std::string_view bytes, const std::string& source) {
                                  array.descr,
                                  array.kind == 'O' ? "; object arrays need pickle: save numeric arrays" : "");
   }
-  array.item_size = std::stoul(size_text);
+  array.item_size = size_text.size() <= 2 ? std::stoul(size_text) : 0;  // > 99 bytes: rejected just below
   const bool valid_size = array.kind == 'f'   ? (array.item_size == 4 || array.item_size == 8)
                           : array.kind == 'b' ? array.item_size == 1
                                               : (array.item_size == 1 || array.item_size == 2 || array.item_size == 4 ||
@@ -237,13 +279,21 @@ NpyArray parse_npy(std::string_view bytes, const std::string& source) {
   array.fortran_order_in_file = fortran == "True";
   array.shape = parse_shape(dict_value(header, "shape", source), source);
 
-  const size_t expected = static_cast<size_t>(array.num_elements()) * array.item_size;
+  // Element count and byte count are checked products (no wrap-around to a small or zero size), and must equal
+  // the bytes present: the file's length bounds every allocation.
+  const std::optional<int64_t> expected_bytes =
+      checked_mul(array.num_elements(), static_cast<int64_t>(array.item_size));
   const size_t available = bytes.size() - header_start - header_length;
-  if (available != expected) {
+  if (!expected_bytes || static_cast<uint64_t>(*expected_bytes) != available) {
     throw make_error<InputError>("{}: {} {} needs {} data bytes, the file has {} ({}); {}", source, array.dtype_name(),
-                                 array.shape_text(), expected, available,
-                                 available < expected ? "truncated" : "extra bytes after the array", kResave);
+                                 array.shape_text(), expected_bytes ? std::to_string(*expected_bytes) : "over 2^63",
+                                 available,
+                                 !expected_bytes ? "a corrupt header"
+                                 : available < static_cast<uint64_t>(*expected_bytes) ? "truncated"
+                                                                                      : "extra bytes after the array",
+                                 kResave);
   }
+  const auto expected = static_cast<size_t>(*expected_bytes);
   const auto* data = reinterpret_cast<const uint8_t*>(bytes.data() + header_start + header_length);
   array.data.assign(data, data + expected);
   // numpy writes '<' or '|' on little-endian machines; swap '>' data (and '=' is native already).
@@ -321,6 +371,7 @@ NpyArray NpzArchive::read(const std::string& key) const {
   if (zip_stat_index(zip_->archive, static_cast<zip_uint64_t>(index), 0, &stat) != 0 || !(stat.valid & ZIP_STAT_SIZE)) {
     throw make_error<InputError>("{}: cannot read the member's size: {}", source, zip_strerror(zip_->archive));
   }
+  check_member_size(stat, source, std::filesystem::file_size(path_));
   zip_file_t* member = zip_fopen_index(zip_->archive, static_cast<zip_uint64_t>(index), 0);
   if (!member) throw make_error<InputError>("{}: cannot open the member: {}", source, zip_strerror(zip_->archive));
   std::string bytes(static_cast<size_t>(stat.size), '\0');

@@ -10,7 +10,8 @@ struct RawFile {
   bool gzipped = false;  // the file on disk was gzip
 };
 
-// InputError naming the file when it is missing, unreadable, or a truncated/corrupt gzip stream.
+// InputError naming the file when it is missing, unreadable, or a truncated/corrupt gzip stream. Concatenated
+// gzip members are decoded one after another (legal gzip); any other bytes after the last member are an error.
 RawFile read_raw_file(const std::string& path);
 
 // The first n bytes of a file (fewer if shorter), for format detection without reading it all.

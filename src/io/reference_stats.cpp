@@ -7,8 +7,10 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "io/checked_size.h"
 #include "io/h5_file.h"
 #include "io/npz_reader.h"
+#include "metrics/covariance_check.h"
 
 namespace switchdiff::io {
 namespace {
@@ -39,9 +41,16 @@ void require_exists(const std::string& path) {
   }
 }
 
-// mu [F] and sigma [F, F], finite. `where` names the file (and format) for messages.
+// Tolerance of the covariance check (src/metrics/covariance_check.h), relative to the largest variance: far
+// above the rounding of float64 sums over 50k images (~1e-10), and for float32 files above the storage rounding
+// of F = 2048 entries (||E||_2 <= F * 6e-8 ~ 1.2e-4 worst case), while a corrupt Σ is off by O(1).
+constexpr double kCovarianceTolerance64 = 1e-6;
+constexpr double kCovarianceTolerance32 = 1e-3;
+
+// mu [F] and sigma [F, F], finite, sigma symmetric PSD. `where` names the file (and format) for messages.
 void check_moments(const std::string& where, const std::vector<int64_t>& mu_shape,
-                   const std::vector<int64_t>& sigma_shape, const at::Tensor& mu, const at::Tensor& sigma) {
+                   const std::vector<int64_t>& sigma_shape, const at::Tensor& mu, const at::Tensor& sigma,
+                   bool sigma_was_float32) {
   if (mu_shape.size() != 1 || mu_shape[0] < 1) {
     throw make_error<InputError>("{}: mu has shape {}, expected [F] (a feature mean vector); {}", where,
                                  shape_text(mu_shape), kRecompute);
@@ -53,6 +62,13 @@ void check_moments(const std::string& where, const std::vector<int64_t>& mu_shap
   }
   if (!at::isfinite(mu).all().item<bool>() || !at::isfinite(sigma).all().item<bool>()) {
     throw make_error<InputError>("{}: mu or sigma contains NaN or infinity; {}", where, kRecompute);
+  }
+  const double tolerance = sigma_was_float32 ? kCovarianceTolerance32 : kCovarianceTolerance64;
+  if (const auto defect = metrics::covariance_defect(sigma.reshape({f, f}), tolerance)) {
+    throw make_error<InputError>(
+        "{}: sigma is not a covariance matrix ({}; checked: finite, symmetric, positive semi-definite): a corrupt "
+        "or wrong file; {}",
+        where, *defect, kRecompute);
   }
 }
 
@@ -74,6 +90,14 @@ at::Tensor read_float_dataset(const H5File& file, const std::string& key, std::v
   if (info.type != ElementType::kFloat32 && info.type != ElementType::kFloat64) {
     throw make_error<InputError>("{}:{} is {}, expected float64 (or float32); {}", file.path(), key, info.type_name,
                                  kRecompute);
+  }
+  // Bounded by the file's length before the read allocates (an unwritten chunked dataset can declare any size).
+  const std::optional<int64_t> count = checked_product(info.shape);
+  const uintmax_t file_bytes = std::filesystem::file_size(file.path());
+  if (!count || *count > INT64_MAX / 8 || !fits_in_file(*count * 4, file_bytes)) {
+    throw make_error<InputError>("{}:{} declares shape {}, more values than the {}-byte file can hold: a damaged "
+                                 "file; {}",
+                                 file.path(), key, shape_text(info.shape), file_bytes, kRecompute);
   }
   *shape = info.shape;
   return to_tensor(file.read<double>(key), info.shape);
@@ -102,12 +126,13 @@ FeatureStatistics read_hdf5(const std::string& path) {
   std::vector<int64_t> mu_shape, sigma_shape;
   stats.mu = read_float_dataset(file, "/mu", &mu_shape);
   stats.sigma = read_float_dataset(file, "/sigma", &sigma_shape);
-  check_moments(path, mu_shape, sigma_shape, stats.mu, stats.sigma);
+  check_moments(path, mu_shape, sigma_shape, stats.mu, stats.sigma,
+                file.dataset_info("/sigma").type == ElementType::kFloat32);
   const int64_t f = mu_shape[0];
 
   if (file.is_dataset("/n")) {
     const DatasetInfo info = file.dataset_info("/n");
-    if (info.num_elements() != 1 ||
+    if (checked_product(info.shape) != std::optional<int64_t>(1) ||
         (info.type != ElementType::kInt64 && info.type != ElementType::kInt32 && info.type != ElementType::kUInt8)) {
       throw make_error<InputError>("{}:/n is {} {}, expected one integer (the image count); {}", path, info.type_name,
                                    shape_text(info.shape), kRecompute);
@@ -133,6 +158,12 @@ FeatureStatistics read_hdf5(const std::string& path) {
   stats.extractor.sha256 = optional_string(file, "extractor_sha256");
   stats.extractor.path = optional_string(file, "extractor_path");
   if (file.is_dataset("/inception_score")) {
+    const DatasetInfo info = file.dataset_info("/inception_score");
+    if (checked_product(info.shape) != std::optional<int64_t>(1) ||
+        (info.type != ElementType::kFloat64 && info.type != ElementType::kFloat32)) {
+      throw make_error<InputError>("{}:/inception_score is {} {}, expected one float (the mean score); {}", path,
+                                   info.type_name, shape_text(info.shape), kRecompute);
+    }
     InceptionScoreRecord is;
     is.mean = file.read<double>("/inception_score").front();
     if (file.has_attribute("/inception_score", "std")) is.std = file.double_attribute("/inception_score", "std");
@@ -161,7 +192,7 @@ FeatureStatistics read_npz(const std::string& path) {
   // Flat first: the shapes are checked next, with a message naming them.
   stats.mu = to_tensor(mu.to_float64(), {mu.num_elements()});
   stats.sigma = to_tensor(sigma.to_float64(), {sigma.num_elements()});
-  check_moments(path + " (.npz)", mu.shape, sigma.shape, stats.mu, stats.sigma);
+  check_moments(path + " (.npz)", mu.shape, sigma.shape, stats.mu, stats.sigma, sigma.item_size == 4);
   stats.sigma = stats.sigma.reshape(sigma.shape);
   return stats;
 }
