@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README): installs what is missing, builds, and runs every CTest suite.
-# Labels: unit, mpi, python, slow, gpu (GPU tests skip themselves without CUDA).
-# Extra arguments go to ctest, e.g. tools/test.sh -L unit  or  tools/test.sh -R sampling.
+# Labels: quick (a set of suites that runs in under 2 minutes on 2 cores: tools/test.sh -L quick), and by kind
+# unit, mpi, python, slow, gpu. A test that cannot run here (no GPU, no dataset) is reported "Skipped", not passed.
+# Extra arguments go to ctest, e.g. tools/test.sh -L quick  or  tools/test.sh -L unit  or  tools/test.sh -R sampling.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/build.sh
