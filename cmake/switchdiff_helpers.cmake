@@ -2,7 +2,9 @@
 
 add_library(switchdiff_warnings INTERFACE)
 target_compile_options(switchdiff_warnings INTERFACE -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
-  $<$<BOOL:${SWITCHDIFF_WERROR}>:-Werror>)
+  -Wshadow -Wnon-virtual-dtor
+  # warnings only until the code is clean of them (a -Werror build would otherwise stop at the first)
+  $<$<BOOL:${SWITCHDIFF_WERROR}>:-Werror -Wno-error=shadow -Wno-error=non-virtual-dtor>)
 if(SWITCHDIFF_SANITIZE)
   target_compile_options(switchdiff_warnings INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer)
   target_link_options(switchdiff_warnings INTERFACE -fsanitize=address,undefined)
