@@ -35,6 +35,8 @@ Command nll_command() {
     job.meta = {args.command_line, config.to_ini(), comm.size()};
     const pipeline::MergedModel model = merged_model(config, comm);
     job.model = &model;
+    // The SHA-256 stored in the output, printed too (rank 0): a damaged or swapped model file shows at once.
+    for (const auto& e : model.experts()) core::info("{:<28} {}  {}", e.role + " expert sha256", e.sha256, e.info.path);
 
     const auto s = pipeline::run_nll_job(comm, job);
     core::info("\n{:<28} {}", "output", job.output_path);

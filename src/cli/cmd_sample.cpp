@@ -1,10 +1,14 @@
 // `switchdiff sample`: the switched sampler's budget to HDF5 (+ PNG grid), docs/sampling.md, docs/cli.md.
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "cli/commands.h"
 #include "cli/demo_data.h"
 #include "cli/settings.h"
+#include "core/error.h"
 #include "core/log.h"
+#include "io/png_grid.h"
 #include "pipeline/merged_model.h"
 #include "pipeline/sample_job.h"
 
@@ -31,10 +35,21 @@ Command sample_command() {
     job.seed_base = config.integer("samples.seed_base");
     job.batch = config.integer("samples.batch");
     job.output_path = config.text("output.path");
-    if (args.flags.count("png")) job.png_path = args.flags.at("png");
+    if (args.flags.count("png")) {
+      job.png_path = args.flags.at("png");
+      // Before the experts are loaded: a wrong --png must cost seconds, not a finished run.
+      io::check_png_destination(*job.png_path);
+      if (std::filesystem::path(*job.png_path).lexically_normal() ==
+          std::filesystem::path(job.output_path).lexically_normal()) {
+        throw make_error<ConfigError>("--png {} is also --output.path; give the PNG grid its own file name",
+                                      *job.png_path);
+      }
+    }
     job.meta = {args.command_line, config.to_ini(), comm.size()};
     const pipeline::MergedModel model = merged_model(config, comm);
     job.model = &model;
+    // The SHA-256 stored in the output, printed too (rank 0): a damaged or swapped model file shows at once.
+    for (const auto& e : model.experts()) core::info("{:<28} {}  {}", e.role + " expert sha256", e.sha256, e.info.path);
 
     const auto result = pipeline::run_sample_job(comm, job);
     core::info("\n{:<28} {}", "output", job.output_path);

@@ -43,6 +43,7 @@ Command stats_command() {
     core::info("\n{:<20} {}", "output", job.output_path);
     core::info("{:<20} {}", "images", s.n);
     core::info("{:<20} {}", "extractor", s.extractor.text());
+    core::info("{:<20} {}  {}", "extractor sha256", s.extractor.sha256, s.extractor.path);  // as stored
     core::info("{:<20} {}", "feature dim", s.feature_dim());
     if (s.inception_score) {
       core::info("{:<20} {:.6g} +- {:.3g} ({} splits)", "inception score", s.inception_score->mean,

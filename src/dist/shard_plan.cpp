@@ -13,7 +13,8 @@ ShardPlan::ShardPlan(int64_t num_items, int64_t block_size, int world_size)
     throw make_error<ConfigError>("ShardPlan: block size {} must be at least 1 (e.g. the batch size)", block_size);
   }
   if (world_size < 1) throw make_error<ConfigError>("ShardPlan: world size {} must be at least 1", world_size);
-  num_blocks_ = (num_items + block_size - 1) / block_size;
+  // Ceiling division without forming num_items + block_size - 1, which overflows int64 near its maximum.
+  num_blocks_ = num_items / block_size + (num_items % block_size != 0 ? 1 : 0);
 }
 
 Block ShardPlan::block(int64_t index) const {
@@ -21,7 +22,8 @@ Block ShardPlan::block(int64_t index) const {
     throw make_error<ConfigError>("ShardPlan: block {} out of range [0, {})", index, num_blocks_);
   }
   const int64_t begin = index * block_size_;
-  return Block{index, begin, std::min(begin + block_size_, num_items_)};
+  // index < num_blocks_ keeps begin < num_items_; the end is clamped without forming begin + block_size_.
+  return Block{index, begin, begin + std::min(block_size_, num_items_ - begin)};
 }
 
 int ShardPlan::owner(int64_t block_index) const {
@@ -36,7 +38,10 @@ std::vector<Block> ShardPlan::blocks_for_rank(int rank) const {
     throw make_error<ConfigError>("ShardPlan: rank {} out of range [0, {})", rank, world_size_);
   }
   std::vector<Block> blocks;
-  for (int64_t b = rank; b < num_blocks_; b += world_size_) blocks.push_back(block(b));
+  // Stops before b + world_size_ could pass num_blocks_ (and, near 2^63, overflow).
+  for (int64_t b = rank; b < num_blocks_; b = num_blocks_ - b > world_size_ ? b + world_size_ : num_blocks_) {
+    blocks.push_back(block(b));
+  }
   return blocks;
 }
 

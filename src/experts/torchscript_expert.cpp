@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "experts/zip_integrity.h"
 
 namespace switchdiff::experts {
 
@@ -69,6 +70,7 @@ TorchScriptExpert::TorchScriptExpert(const ExpertSpec& spec, c10::Device device)
     throw make_error<InputError>(
         "{}: expert file not found; check the path in [experts] or export the model with tools/", path);
   }
+  check_zip_integrity(path, "expert");  // LibTorch itself would load a bit-flipped file
   try {
     module_->module = torch::jit::load(path, device_);
   } catch (const c10::Error& e) {

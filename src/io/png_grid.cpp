@@ -3,12 +3,40 @@
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb/stb_image_write.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 
 #include "core/error.h"
 
 namespace switchdiff::io {
+
+void check_png_destination(const std::string& path, const std::string& option) {
+  if (path.empty()) throw make_error<ConfigError>("{}: empty path; give a file name such as grid.png", option);
+  std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  if (folder.empty()) folder = ".";
+  std::error_code error;
+  if (std::filesystem::exists(path, error)) {
+    throw make_error<ConfigError>(
+        "{} {}: the file already exists and results are never overwritten; choose another path or delete it",
+        option, path);
+  }
+  if (!std::filesystem::exists(folder, error)) {
+    throw make_error<ConfigError>("{} {}: the folder {} does not exist; create it first (mkdir -p {}) or choose "
+                                  "another path",
+                                  option, path, folder.string(), folder.string());
+  }
+  if (!std::filesystem::is_directory(folder, error)) {
+    throw make_error<ConfigError>("{} {}: {} is not a folder; choose another path", option, path, folder.string());
+  }
+  if (::access(folder.c_str(), W_OK) != 0) {
+    throw make_error<ConfigError>("{} {}: the folder {} is not writable ({}); choose another path", option, path,
+                                  folder.string(), std::strerror(errno));
+  }
+}
 
 void write_png_grid(const std::string& path, const std::vector<uint8_t>& images, int64_t count, int64_t channels,
                     int64_t height, int64_t width) {
@@ -34,8 +62,7 @@ void write_png_grid(const std::string& path, const std::vector<uint8_t>& images,
       }
     }
   }
-  const auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
+  check_png_destination(path, "PNG grid");  // never overwrites, never creates folders silently
   if (!stbi_write_png(path.c_str(), static_cast<int>(grid_w), static_cast<int>(grid_h), static_cast<int>(channels),
                       grid.data(), static_cast<int>(grid_w * channels))) {
     throw make_error<IoError>("{}: cannot write the PNG grid; check that the folder is writable", path);

@@ -6,7 +6,12 @@
 
 namespace switchdiff::io {
 
-// Lays out `count` images in a near-square grid with a 2-pixel gap; throws IoError if the file cannot be written.
+// Checks a PNG destination before any work: ConfigError (exit 1) when `path` exists (results are never
+// overwritten), when its folder does not exist or is not a folder, or when the folder is not writable.
+void check_png_destination(const std::string& path, const std::string& option = "--png");
+
+// Lays out `count` images in a near-square grid with a 2-pixel gap. `path` must not exist and its folder must
+// (check_png_destination); IoError if the file cannot be written.
 void write_png_grid(const std::string& path, const std::vector<uint8_t>& images, int64_t count, int64_t channels,
                     int64_t height, int64_t width);
 

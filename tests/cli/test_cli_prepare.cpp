@@ -1,4 +1,4 @@
-// `switchdiff prepare` end to end (issue 5): IDX (plain, gzip), CIFAR-10 batches and ImageNet .npz written
+// `switchdiff prepare` end to end (docs/formats.md#dataset-files): IDX (plain, gzip), CIFAR-10 batches and ImageNet .npz written
 // by numpy in the test come out as exactly their pixels and labels, with the sources' SHA-256 recorded; bad
 // files give exit code 1 with the file named. The real Fashion-MNIST test set is checked by SHA-256 (slow).
 #include <gtest/gtest.h>
@@ -37,6 +37,19 @@ def cifar(n, seed):
 open('data_batch_1.bin', 'wb').write(cifar(3, 1).tobytes()); open('data_batch_2.bin', 'wb').write(cifar(4, 2).tobytes())
 open('cifar_truncated.bin', 'wb').write(cifar(2, 3).tobytes()[:-1])
 np.savez('imagenet8.npz', data=rng.integers(0, 256, (5, 3 * 8 * 8), dtype=np.uint8), labels=np.arange(1, 6))
+# Header fields that overflow or lie about the size, zero-image sources, bytes after a gzip stream.
+open('huge_dims.idx', 'wb').write(bytes([0, 0, 8, 3]) + struct.pack('>III', 2**32 - 1, 2**32 - 1, 2**32 - 1) + raw[16:])
+open('zero_images.idx', 'wb').write(idx(np.zeros((0, 7, 5), np.uint8)))
+open('trailing.idx.gz', 'wb').write(gzip.compress(raw) + b'garbage')
+open('two_members.idx.gz', 'wb').write(gzip.compress(raw[:100]) + gzip.compress(raw[100:]))
+import zipfile
+def npy(shape):  # a uint8 .npy header declaring `shape`, with no data
+    h = "{'descr': '|u1', 'fortran_order': False, 'shape': %s, }" % shape
+    h += ' ' * (63 - (len(h) + 10) % 64) + '\n'
+    return b'\x93NUMPY\x01\x00' + struct.pack('<H', len(h)) + h.encode()
+with zipfile.ZipFile('overflow.npz', 'w') as z: z.writestr('data.npy', npy('(4611686018427387904, 12)'))
+with zipfile.ZipFile('huge_dim.npz', 'w') as z: z.writestr('data.npy', npy('(99999999999999999999, 3072)'))
+np.savez('zero_images.npz', data=np.zeros((0, 3072), np.uint8))
 )";
 
 // Checks a prepared file against the sources with h5py/hashlib; prints OK.
@@ -108,6 +121,16 @@ TEST_F(CliPrepare, ImagenetNpzNeedsAndRecordsItsVersion) {
   EXPECT_TRUE(contains(check(dir + "/b.h5", "imagenet"), "OK npz"));
 }
 
+// Concatenated gzip members (cat a.gz b.gz) are legal gzip and read as one stream.
+TEST_F(CliPrepare, MultiMemberGzipReadsAsOneStream) {
+  const std::string out = testing::scratch_dir() + "/two.h5";
+  const auto r =
+      switchdiff(fmt::format("prepare --input {} --labels {} --output.path {}", path("two_members.idx.gz"),
+                             path("lab.idx"), out));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(check(out, "idx"), "OK idx.gz"));
+}
+
 TEST_F(CliPrepare, NeverOverwritesAnExistingFile) {
   const std::string out = testing::scratch_dir() + "/taken.h5";
   std::ofstream(out) << "precious";
@@ -150,7 +173,23 @@ INSTANTIATE_TEST_SUITE_P(
                       BadSource{"missing_input", "--input @D@/nope.idx", {"nope.idx"}},
                       BadSource{"listed_twice", "--input @D@/img.idx,@D@/img.idx", {"listed twice"}},
                       BadSource{"empty_entry", "--input @D@/img.idx,", {"empty entry"}},
-                      BadSource{"no_input", "", {"--input is required"}}),
+                      BadSource{"no_input", "", {"--input is required"}},
+                      BadSource{"idx_dims_overflow", "--input @D@/huge_dims.idx", {"huge_dims.idx", "more than 2^63"}},
+                      BadSource{"idx_zero_images",
+                                "--input @D@/zero_images.idx",
+                                {"zero_images.idx", "at least one image"}},
+                      BadSource{"gz_trailing_bytes",
+                                "--input @D@/trailing.idx.gz",
+                                {"trailing.idx.gz", "7 bytes after the end of the gzip stream"}},
+                      BadSource{"npz_shape_overflow",
+                                "--input @D@/overflow.npz --imagenet-version new",
+                                {"overflow.npz:data", "more than 2^63 elements"}},
+                      BadSource{"npz_huge_dimension",
+                                "--input @D@/huge_dim.npz --imagenet-version new",
+                                {"huge_dim.npz:data", "beyond 2^63 - 1"}},
+                      BadSource{"npz_zero_images",
+                                "--input @D@/zero_images.npz --imagenet-version new",
+                                {"zero_images.npz", "no images"}}),
     [](const auto& info) { return info.param.name; });
 
 // The real Fashion-MNIST test set (Debian's dataset-fashion-mnist): the prepared images and labels hash to

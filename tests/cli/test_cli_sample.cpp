@@ -1,4 +1,4 @@
-// `switchdiff sample` end to end (issue 2): output contract, rank-count and batch invariance,
+// `switchdiff sample` end to end: the output contract of docs/formats.md#samples-files, rank-count and batch invariance,
 // resume after a signal, and every bad input with exit code 1 and nothing overwritten.
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "cli/cli_helpers.h"
+#include "cli/cli_python.h"
 #include "experts/switched_denoiser.h"
 #include "experts/torchscript_expert.h"
 #include "io/h5_file.h"
@@ -49,6 +50,15 @@ TEST(CliSample, WritesImagesSeedsConfigAndPngMatchingTheLibrary) {
   EXPECT_EQ(file.string_attribute("/experts/quality", "sha256").size(), 64u);
   EXPECT_TRUE(std::filesystem::file_size(dir + "/grid.png") > 100);
   EXPECT_FALSE(std::filesystem::exists(dir + "/s.h5.partial"));
+  // The stored SHA-256 of each model file is printed too, one line per file.
+  for (const std::string role : {"quality", "likelihood"}) {
+    const size_t at = r.output.find(role + " expert sha256 ");
+    ASSERT_NE(at, std::string::npos) << r.output;
+    const std::string line = r.output.substr(at, r.output.find('\n', at) - at);
+    EXPECT_TRUE(contains(line, file.string_attribute("/experts/" + role, "sha256") + "  " +
+                                   fixture(role == "quality" ? "tiny_edm_b.pt" : "tiny_edm.pt")))
+        << line;
+  }
 
   // The same seeds through the library give the same bytes.
   auto quality = std::make_shared<experts::TorchScriptExpert>(experts::ExpertSpec{fixture("tiny_edm_b.pt")});
@@ -203,6 +213,71 @@ TEST(CliSample, NeverOverwritesAndRejectsUnwritableOutput) {
       fmt::format("sample --experts.quality {} --output.path {}/a_file/out.h5", fixture("tiny_edm.pt"), dir));
   EXPECT_EQ(unwritable.exit_code, 1) << unwritable.output;
   EXPECT_TRUE(contains(unwritable.output, "output.path")) << unwritable.output;
+}
+
+// --png follows the output rules: an existing PNG is never overwritten, and a folder that does not exist is an
+// error before any work (it used to end with exit 0 and no file).
+TEST(CliSample, PngIsNeverOverwrittenAndItsFolderMustExist) {
+  const std::string dir = testing::scratch_dir();
+  std::ofstream(dir + "/grid.png") << "precious";
+  const std::string common = fmt::format("sample {} --samples.count 2 --output.path {}/s.h5", experts_args(), dir);
+  const auto taken = switchdiff(fmt::format("{} --png {}/grid.png", common, dir));
+  EXPECT_EQ(taken.exit_code, 1) << taken.output;
+  EXPECT_TRUE(contains(taken.output, "never overwritten")) << taken.output;
+  EXPECT_EQ(testing::read_text(dir + "/grid.png"), "precious");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/s.h5"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/s.h5.partial"));
+
+  const auto missing = switchdiff(fmt::format("{} --png {}/missing/dir/g.png", common, dir));
+  EXPECT_EQ(missing.exit_code, 1) << missing.output;
+  EXPECT_TRUE(contains(missing.output, "missing/dir does not exist")) << missing.output;
+  EXPECT_FALSE(contains(missing.output, "resolved configuration")) << "refused before any work\n" << missing.output;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/s.h5"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/missing"));
+}
+
+// Seeds seed_base + i must fit in int64; a budget that cannot fit in memory or on disk is refused up front with
+// what it needs (it used to run with exit 0, or end with exit 2 and only "std::bad_alloc").
+TEST(CliSample, OverflowingSeedRangesAndImpossibleBudgetsExitOne) {
+  const std::string dir = testing::scratch_dir();
+  const auto seeds = switchdiff(fmt::format("sample {} --samples.seed_base 9223372036854775807 --output.path {}/a.h5",
+                                            experts_args(), dir));
+  EXPECT_EQ(seeds.exit_code, 1) << seeds.output;
+  EXPECT_TRUE(contains(seeds.output, "exceeds the int64 maximum")) << seeds.output;
+  EXPECT_TRUE(contains(seeds.output, "choose seed_base <= 9223372036854775744")) << seeds.output;  // count 64
+  EXPECT_FALSE(std::filesystem::exists(dir + "/a.h5"));
+
+  const auto budget =
+      switchdiff(fmt::format("sample {} --samples.count 1000000000000 --output.path {}/b.h5", experts_args(), dir));
+  EXPECT_EQ(budget.exit_code, 1) << budget.output;
+  EXPECT_TRUE(contains(budget.output, "samples.count = 1000000000000 samples of 64 bytes")) << budget.output;
+  EXPECT_TRUE(contains(budget.output, "6.71e+04 GiB of memory")) << budget.output;  // 10^12 * 72 bytes
+  EXPECT_FALSE(std::filesystem::exists(dir + "/b.h5"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/b.h5.partial"));
+}
+
+// A bit flipped inside the largest entry of a TorchScript archive: LibTorch loads and runs it, the zip's CRC-32
+// says it is damaged.
+TEST(CliSample, BitFlippedExpertFileIsRefusedAsDamaged) {
+  const std::string dir = testing::scratch_dir();
+  testing::run_python(dir, fmt::format(R"(
+import zipfile
+src = '{}'
+info = max(zipfile.ZipFile(src).infolist(), key=lambda i: i.file_size)
+raw = bytearray(open(src, 'rb').read())
+off = info.header_offset
+start = off + 30 + int.from_bytes(raw[off + 26:off + 28], 'little') + int.from_bytes(raw[off + 28:off + 30], 'little')
+raw[start + info.file_size // 2] ^= 0x10
+open('flipped.pt', 'wb').write(bytes(raw))
+)",
+                                       fixture("tiny_edm.pt")),
+                      "flip");
+  const auto r = switchdiff(
+      fmt::format("sample --experts.quality {0}/flipped.pt --samples.count 2 --output.path {0}/s.h5", dir));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, dir + "/flipped.pt: expert file is damaged")) << r.output;
+  EXPECT_TRUE(contains(r.output, "CRC")) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/s.h5"));
 }
 
 TEST(CliSample, RunDeviceCudaWithoutGpuExitsOneWithTheFix) {

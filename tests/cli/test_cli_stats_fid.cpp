@@ -1,4 +1,4 @@
-// `switchdiff stats` and `switchdiff fid` end to end (issue 4): rank-count invariance (bitwise) and batch
+// `switchdiff stats` and `switchdiff fid` end to end (docs/metrics.md): rank-count invariance (bitwise) and batch
 // invariance of the statistics, FID and Inception Score against numpy/scipy/torch references computed in
 // the test, EDM .npz references, and every bad input with exit code 1 and a clear message.
 #include <gtest/gtest.h>
@@ -33,6 +33,7 @@ def blobs(n, background):
 def save(name, x):
     with h5py.File(name, 'w') as f: f['images'] = x
 save('a.h5', blobs(1300, 20)); save('b.h5', blobs(300, 120)); save('one.h5', blobs(1, 20))
+save('zero.h5', np.zeros((0, 1, 12, 12), np.uint8))
 with h5py.File('neither.h5', 'w') as f: f['something'] = np.zeros(3)
 )";
 
@@ -81,6 +82,12 @@ np.savez('dim8.npz', mu=np.zeros(8), sigma=np.eye(8))
 np.savez('nan.npz', mu=np.full(16, np.nan), sigma=sigma)
 with h5py.File('no_sigma.h5', 'w') as f: f['mu'] = mu
 with h5py.File('n1.h5', 'w') as f: f['mu'] = mu; f['sigma'] = sigma; f['n'] = 1
+indefinite = sigma.copy(); c = 2 * np.sqrt(sigma[0, 0] * sigma[1, 1])  # symmetric, same (positive) diagonal,
+indefinite[0, 1] += c; indefinite[1, 0] += c  # the [0:2, 0:2] block has a negative determinant: indefinite
+np.savez('indefinite.npz', mu=mu, sigma=indefinite)
+with h5py.File('indefinite.h5', 'w') as f: f['mu'] = mu; f['sigma'] = indefinite; f['n'] = 1300
+asymmetric = sigma.copy(); asymmetric[0, 1] += 0.1 * np.abs(sigma).max()
+np.savez('asymmetric.npz', mu=mu, sigma=asymmetric)
 )";
 
 class CliStatsFid : public ::testing::Test {
@@ -150,6 +157,16 @@ TEST_F(CliStatsFid, StatisticsFileHoldsMomentsSumsAndProvenance) {
   // Inception Score of the dataset (the extractor has logits) against improved-gan's formula.
   EXPECT_NEAR(file.read<double>("/inception_score").front(), reference("is_a_mean"), 1e-6 * reference("is_a_mean"));
   EXPECT_NEAR(file.double_attribute("/inception_score", "std"), reference("is_a_std"), 1e-6);
+}
+
+// The extractor's SHA-256, stored in the statistics file, is printed as well.
+TEST_F(CliStatsFid, StatsPrintsTheExtractorSha256) {
+  const std::string out = testing::scratch_dir() + "/ten.h5";
+  const auto r = switchdiff(fmt::format("stats --dataset {} --count 10 --fid.extractor {} --output.path {}",
+                                        path("b.h5"), fixture("tiny_features.pt"), out));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string sha = io::H5File::open(out, false).string_attribute("/", "extractor_sha256");
+  EXPECT_TRUE(contains(r.output, "extractor sha256     " + sha + "  " + fixture("tiny_features.pt"))) << r.output;
 }
 
 TEST_F(CliStatsFid, BitwiseIdenticalForOneTwoThreeRanks) {
@@ -303,6 +320,21 @@ INSTANTIATE_TEST_SUITE_P(
                  "fid --samples @D@/b.h5 --fid.reference @D@/dim8.npz " + kExt,
                  {"feature dimensions differ", "F = 16", "F = 8"}},
         BadInput{"nan_reference", "fid --samples @D@/b.h5 --fid.reference @D@/nan.npz " + kExt, {"NaN"}},
+        BadInput{"reference_not_psd_npz",
+                 "fid --samples @D@/b.h5 --fid.reference @D@/indefinite.npz " + kExt,
+                 {"indefinite.npz", "not positive semi-definite", "smallest eigenvalue"}},
+        BadInput{"reference_not_psd_hdf5",
+                 "fid --samples @D@/b.h5 --fid.reference @D@/indefinite.h5 " + kExt,
+                 {"indefinite.h5", "not a covariance matrix", "checked: finite, symmetric, positive semi-definite"}},
+        BadInput{"reference_not_symmetric",
+                 "fid --samples @D@/b.h5 --fid.reference @D@/asymmetric.npz " + kExt,
+                 {"asymmetric.npz", "not symmetric"}},
+        BadInput{"stats_of_zero_images",
+                 "stats --dataset @D@/zero.h5 --output.path @D@/never.h5 " + kExt,
+                 {"zero.h5", "no images"}},
+        BadInput{"fid_of_zero_images",
+                 "fid --samples @D@/zero.h5 --fid.reference @D@/ref_a.h5 " + kExt,
+                 {"zero.h5", "no images"}},
         BadInput{"reference_n_below_2", "fid --samples @D@/b.h5 --fid.reference @D@/n1.h5 " + kExt, {"n1.h5", "n = 1"}},
         BadInput{"stats_of_one_image",
                  "stats --dataset @D@/one.h5 --output.path @D@/never.h5 " + kExt,

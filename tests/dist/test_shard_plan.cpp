@@ -2,6 +2,7 @@
 // the rank count.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <vector>
 
 #include "core/error.h"
@@ -66,6 +67,24 @@ TEST(ShardPlan, RejectsBadArguments) {
   EXPECT_THROW(plan.block(-1), ConfigError);
   EXPECT_THROW(plan.blocks_for_rank(2), ConfigError);
   EXPECT_THROW(plan.owner(3), ConfigError);
+}
+
+// Block arithmetic near 2^63 must not overflow (UB): N = INT64_MAX items, blocks of 64 and of N.
+TEST(ShardPlan, SizesNearTheInt64MaximumDoNotOverflow) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  const ShardPlan plan(kMax, 64, 3);
+  EXPECT_EQ(plan.num_blocks(), kMax / 64 + 1);
+  const Block last = plan.block(plan.num_blocks() - 1);
+  EXPECT_EQ(last.end, kMax);
+  EXPECT_EQ(last.size(), kMax % 64);
+  const ShardPlan one_block(kMax, kMax, 2);
+  EXPECT_EQ(one_block.num_blocks(), 1);
+  EXPECT_EQ(one_block.block(0).end, kMax);
+  EXPECT_EQ(one_block.blocks_for_rank(0).size(), 1u);
+  EXPECT_TRUE(one_block.blocks_for_rank(1).empty());
+  const ShardPlan wide(kMax - 1, kMax / 2, 2);
+  EXPECT_EQ(wide.num_blocks(), 2);
+  EXPECT_EQ(wide.blocks_for_rank(1).at(0).end, kMax - 1);
 }
 
 }  // namespace
