@@ -3,18 +3,26 @@
 # no cgroups, no accounting), so the batch scripts in slurm/ and the jobs in jobs/ can be run and tested
 # locally (tests/slurm). Debian 12 / Slurm 22.05; stop it with tools/slurm-local-down.sh.
 # Idempotent: daemons that already run are left alone; a changed slurm.conf restarts the slurm daemons.
+# Everything lives in one private folder (SLURM_LOCAL_DIR, default build/slurm-local): slurm.conf, saved
+# state, spool, logs, pid files, and a munged of its own with its own key and socket. No system
+# configuration (/etc/slurm, /etc/munge, /var/spool, /run) is read or written. Client commands (sbatch,
+# squeue, ...) find this cluster through SLURM_CONF=$SLURM_LOCAL_DIR/slurm.conf, which the script prints.
 # Missing packages are installed with tools/install_deps.sh (needs network; SLURM_LOCAL_INSTALL=0: don't).
 # Knobs (environment):
 #   SLURM_LOCAL_CPUS=N     advertise N CPUs (default: the real count; another N uses config_overrides)
 #   SLURM_LOCAL_TIMEOUT=S  seconds to wait until the node is idle (default 60)
 #   SLURM_LOCAL_CLEAN=1    wipe the controller's saved state (old jobs) before starting slurmctld
+#   SLURM_LOCAL_DIR=D      the private folder (default <repository>/build/slurm-local)
+#   SLURM_LOCAL_PORT=P     slurmctld's port, slurmd's is P+1 (default 6817; one cluster per port pair)
 # Exit codes: 0 up, 1 failure, 4 packages missing and not installable (tests skip on 4).
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "slurm-local-up: must run as root (the daemons run as root here)" >&2; exit 1; }
 T0=$(date +%s%N)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CONF=/etc/slurm/slurm.conf  # compiled-in default path of Debian's Slurm: no SLURM_CONF needed
+# shellcheck source=tools/slurm-local-daemons.sh
+source "$(dirname "$0")/slurm-local-daemons.sh"  # DIR, CONF, pid files, alive, stop_pidfile
 TIMEOUT=${SLURM_LOCAL_TIMEOUT:-60}
+PORT=${SLURM_LOCAL_PORT:-6817}
 
 have_packages() {
   command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null &&
@@ -34,21 +42,21 @@ if ! compgen -G "/usr/lib/*/pmix2/lib/libpmix.so" >/dev/null; then
   echo "slurm-local-up: warning: libpmix.so not found; srun --mpi=pmix will fail (apt-get install libpmix-dev)" >&2
 fi
 
-source "$(dirname "$0")/slurm-local-daemons.sh"  # alive, stop_pidfile
 
-# ---- munge: runs as user munge, because the key file must be owned by the daemon's user ----
-install -d -o munge -g munge -m 0755 /run/munge
-install -d -o munge -g munge -m 0700 /var/log/munge /etc/munge
-install -d -o munge -g munge -m 0711 /var/lib/munge
-[ -s /etc/munge/munge.key ] || runuser -u munge -- /usr/sbin/mungekey --create --keyfile=/etc/munge/munge.key
-chown munge:munge /etc/munge/munge.key
-chmod 0400 /etc/munge/munge.key
-if ! alive /run/munge/munged.pid munged; then
-  rm -f /run/munge/munged.pid
-  runuser -u munge -- /usr/sbin/munged  # daemonizes
+# ---- munge: a private munged (root, like the slurm daemons) with its own key; munged wants the key's
+# folder private and the socket's folder reachable by everyone ----
+install -d -m 0755 "$DIR" "$DIR/munge" "$DIR/log" "$DIR/run"
+install -d -m 0700 "$DIR/munge/key"
+[ -s "$DIR/munge/key/munge.key" ] || /usr/sbin/mungekey --create --keyfile="$DIR/munge/key/munge.key"
+chmod 0400 "$DIR/munge/key/munge.key"
+if ! alive "$MUNGED_PID" munged; then
+  rm -f "$MUNGED_PID"
+  /usr/sbin/munged --socket="$MUNGE_SOCKET" --key-file="$DIR/munge/key/munge.key" --pid-file="$MUNGED_PID" \
+    --log-file="$DIR/log/munged.log" --seed-file="$DIR/munge/key/munged.seed"  # daemonizes
 fi
-for _ in $(seq 50); do munge -n </dev/null | unmunge >/dev/null 2>&1 && break; sleep 0.1; done
-munge -n </dev/null | unmunge >/dev/null || { echo "slurm-local-up: munge does not work" >&2; exit 1; }
+for _ in $(seq 50); do munge -S "$MUNGE_SOCKET" -n </dev/null | unmunge -S "$MUNGE_SOCKET" >/dev/null 2>&1 && break; sleep 0.1; done
+munge -S "$MUNGE_SOCKET" -n </dev/null | unmunge -S "$MUNGE_SOCKET" >/dev/null ||
+  { echo "slurm-local-up: munge does not work ($DIR/log/munged.log)" >&2; exit 1; }
 
 # ---- slurm.conf from this machine's hardware ----
 NODE=$(hostname -s)      # slurmd finds its NodeName through gethostname()
@@ -63,7 +71,7 @@ else
   NODEHW="CPUs=$CPUS Boards=1 SocketsPerBoard=1 CoresPerSocket=$CPUS ThreadsPerCore=1 RealMemory=$MEM"
   OVERRIDE="SlurmdParameters=config_overrides"
 fi
-install -d -m 0755 /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
+install -d -m 0755 "$DIR/state" "$DIR/spool"
 NEWCONF=$(mktemp)
 trap 'rm -f "$NEWCONF"' EXIT
 cat >"$NEWCONF" <<CONF_EOF
@@ -72,19 +80,19 @@ ClusterName=ci
 SlurmctldHost=${NODE}(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
-SlurmctldPort=6817
-SlurmdPort=6818
+SlurmctldPort=${PORT}
+SlurmdPort=$((PORT + 1))
 AuthType=auth/munge
 CredType=cred/munge
-# a requeued job may start again only cred_expire+1 s later (default 120 s)
-AuthInfo=cred_expire=10
+# the private munged; a requeued job may start again only cred_expire+1 s later (default 120 s)
+AuthInfo=socket=${MUNGE_SOCKET},cred_expire=10
 MailProg=/bin/true
-StateSaveLocation=/var/spool/slurmctld
-SlurmdSpoolDir=/var/spool/slurmd
-SlurmctldPidFile=/run/slurmctld.pid
-SlurmdPidFile=/run/slurmd.pid
-SlurmctldLogFile=/var/log/slurm/slurmctld.log
-SlurmdLogFile=/var/log/slurm/slurmd.log
+StateSaveLocation=${DIR}/state
+SlurmdSpoolDir=${DIR}/spool
+SlurmctldPidFile=${SLURMCTLD_PID}
+SlurmdPidFile=${SLURMD_PID}
+SlurmctldLogFile=${DIR}/log/slurmctld.log
+SlurmdLogFile=${DIR}/log/slurmd.log
 SlurmctldDebug=info
 SlurmdDebug=info
 ProctrackType=proctrack/linuxproc
@@ -116,16 +124,17 @@ CONF_EOF
 if ! cmp -s "$NEWCONF" "$CONF"; then
   install -m 0644 "$NEWCONF" "$CONF"
   # node hardware changes need a daemon restart, 'scontrol reconfigure' is not enough
-  stop_pidfile /run/slurmd.pid slurmd
-  stop_pidfile /run/slurmctld.pid slurmctld
+  stop_pidfile "$SLURMD_PID" slurmd
+  stop_pidfile "$SLURMCTLD_PID" slurmctld
 fi
 
-# ---- daemons (both daemonize) ----
-if ! alive /run/slurmctld.pid slurmctld; then
-  [ "${SLURM_LOCAL_CLEAN:-0}" = 1 ] && rm -rf /var/spool/slurmctld/* /var/spool/slurmd/*
-  slurmctld
+# ---- daemons (both daemonize), and every client command below, read the private slurm.conf ----
+export SLURM_CONF=$CONF
+if ! alive "$SLURMCTLD_PID" slurmctld; then
+  if [ "${SLURM_LOCAL_CLEAN:-0}" = 1 ]; then rm -rf "${DIR:?}/state/"* "${DIR:?}/spool/"*; fi
+  slurmctld -f "$CONF"
 fi
-alive /run/slurmd.pid slurmd || slurmd
+alive "$SLURMD_PID" slurmd || slurmd -f "$CONF"
 
 # ---- wait until the node takes jobs ----
 deadline=$(($(date +%s) + TIMEOUT))
@@ -137,9 +146,9 @@ while :; do
   esac
   if [ "$(date +%s)" -ge "$deadline" ]; then
     echo "slurm-local-up: node $NODE not ready (state '$st') after ${TIMEOUT}s; logs:" >&2
-    tail -n 20 /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log >&2
+    tail -n 20 "$DIR/log/slurmctld.log" "$DIR/log/slurmd.log" >&2
     exit 1
   fi
   sleep 0.2
 done
-echo "slurm up: node $NODE $st, $CPUS CPUs, in $((($(date +%s%N) - T0) / 1000000)) ms"
+echo "slurm up: node $NODE $st, $CPUS CPUs, in $((($(date +%s%N) - T0) / 1000000)) ms; export SLURM_CONF=$CONF"

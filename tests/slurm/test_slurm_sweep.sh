@@ -37,7 +37,11 @@ cleanup() {
   exit $rc
 }
 trap cleanup EXIT
-if ! alive /run/slurmctld.pid slurmctld; then
+# The cluster's private folder under the build tree (tools/slurm-local-up.sh); every sbatch/squeue/scontrol
+# here and in the jobs (sbatch passes the environment on) reads its slurm.conf.
+export SLURM_LOCAL_DIR=${SLURM_LOCAL_DIR:-$BUILD/slurm-local}
+export SLURM_CONF=$SLURM_LOCAL_DIR/slurm.conf
+if ! alive "$SLURM_LOCAL_DIR/run/slurmctld.pid" slurmctld; then
   up_rc=0
   "$ROOT/tools/slurm-local-up.sh" || up_rc=$?
   [ $up_rc = 4 ] && skip "munge/slurm packages are not installed and could not be installed (tools/install_deps.sh)"
