@@ -4,16 +4,13 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <set>
 
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "experts/file_hash.h"
 #include "io/dataset_file.h"
 #include "io/dataset_import.h"
-#include "pipeline/output_path.h"
-#include "pipeline/run_metadata.h"
+#include "pipeline/prepare_job.h"
 
 namespace switchdiff::cli {
 namespace {
@@ -35,11 +32,6 @@ std::vector<std::string> split_inputs(const std::string& list) {
   return inputs;
 }
 
-std::string join(const std::vector<std::string>& items) {
-  std::string text;
-  for (const auto& item : items) text += (text.empty() ? "" : "\n") + item;
-  return text;
-}
 
 }  // namespace
 
@@ -58,36 +50,16 @@ Command prepare_command() {
                   {"labels", "IDX labels file for IDX images (e.g. t10k-labels-idx1-ubyte.gz)"},
                   {"imagenet-version", "old | new | unknown: which downsampled-ImageNet release an .npz input is"}};
   c.run = [](const ParsedCommandLine& args, const dist::Communicator&) {
-    const std::vector<std::string> inputs = split_inputs(args.flags.at("input"));
-    if (std::set<std::string>(inputs.begin(), inputs.end()).size() != inputs.size()) {
-      throw make_error<ConfigError>("--input {}: a file is listed twice; each part of a dataset goes in once",
-                                    args.flags.at("input"));
-    }
-    const std::string output = args.config.text("output.path");
-    pipeline::ensure_writable_output(output);
-    if (std::filesystem::exists(output)) {
-      throw make_error<ConfigError>(
-          "{} already exists and is never overwritten; choose another --output.path or "
-          "delete the file",
-          output);
-    }
-    io::ImportOptions options;
-    if (args.flags.count("labels")) options.labels_path = args.flags.at("labels");
-    if (args.flags.count("imagenet-version")) options.imagenet_version = args.flags.at("imagenet-version");
-
-    io::DatasetArrays arrays = io::import_dataset(inputs, options);
-    std::vector<std::string> hashes;
-    for (const auto& input : inputs) hashes.push_back(experts::sha256_file(input));
-    arrays.attributes["source_sha256"] = join(hashes);  // one line per entry of source_files
-    if (options.labels_path) arrays.attributes["labels_sha256"] = experts::sha256_file(*options.labels_path);
-    const std::string images_sha256 = experts::sha256_bytes(
-        std::string_view(reinterpret_cast<const char*>(arrays.images.data()), arrays.images.size()));
-    arrays.attributes["images_sha256"] = images_sha256;  // of /images' bytes, NCHW (identifies the data)
-    arrays.attributes["switchdiff_version"] = pipeline::switchdiff_version();
-    arrays.attributes["git_commit"] = pipeline::git_commit();
-    arrays.attributes["created_utc"] = pipeline::utc_now();
-    arrays.attributes["command"] = args.command_line;
-    io::write_dataset_file(output, arrays);
+    pipeline::PrepareJob job;
+    job.inputs = split_inputs(args.flags.at("input"));
+    job.output_path = args.config.text("output.path");
+    if (args.flags.count("labels")) job.import.labels_path = args.flags.at("labels");
+    if (args.flags.count("imagenet-version")) job.import.imagenet_version = args.flags.at("imagenet-version");
+    job.command = args.command_line;
+    const pipeline::PrepareResult result = pipeline::run_prepare_job(job);
+    const io::DatasetArrays& arrays = result.arrays;
+    const std::string& output = job.output_path;
+    const std::string& images_sha256 = result.images_sha256;
 
     core::info("{:<16} {}", "output", output);
     core::info("{:<16} {}", "format", arrays.attributes.at("source_format"));

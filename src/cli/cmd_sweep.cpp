@@ -2,6 +2,10 @@
 // one results file. Without --config it runs the bundled Fashion-MNIST demo (configs/demo.ini).
 #include <fmt/format.h>
 
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/demo_data.h"
@@ -9,6 +13,8 @@
 #include "cli/sweep_table.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "dist/shard_plan.h"
+#include "io/dataset_file.h"
 #include "io/h5_file.h"
 #include "pipeline/merged_model.h"
 #include "pipeline/sweep_job.h"
@@ -86,6 +92,51 @@ pipeline::SweepTask sweep_task(const core::Config& config) {
   return task;
 }
 
+std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : "null"; }
+
+// `sweep --dry-run`: what the sweep would compute, as JSON on stdout, from the binary's own rules (points from
+// sweep.sigmas / sweep.steps and the sampler grid, blocks from the batch sizes), so scripts never re-derive them.
+// Nothing is loaded or written. Points already done in an existing results file are marked.
+void print_dry_run(const pipeline::SweepJob& job) {
+  std::map<double, int64_t> status;  // switch sigma -> status in the results file
+  std::error_code ec;
+  if (std::filesystem::exists(job.output_path, ec)) {
+    try {
+      const io::H5File file = io::H5File::open(job.output_path, false);
+      const auto sigmas = file.read<double>("/sweep/switch_sigma");
+      const auto states = file.read<int64_t>("/sweep/status");
+      for (size_t i = 0; i < sigmas.size() && i < states.size(); ++i) status[sigmas[i]] = states[i];
+    } catch (const Error&) {
+      // Not a results file: the real run refuses it with the reason; the dry run only describes the plan.
+    }
+  }
+  std::optional<int64_t> test_images;
+  if (job.nll_count >= 0) {
+    test_images = job.nll_count;
+  } else if (job.nll_dataset && std::filesystem::exists(*job.nll_dataset, ec)) {
+    test_images = io::read_dataset_info(*job.nll_dataset).num_images;
+  }
+  const dist::ShardPlan samples(job.sample_count, job.sample_batch, 1);
+  std::string points;
+  for (const auto& p : job.points) {
+    const auto it = status.find(p.switch_sigma);
+    const bool done = it != status.end() && it->second == pipeline::kDone;
+    points += fmt::format("{}\n    {{\"switch_sigma\": {}, \"switch_step\": {}, \"done\": {}}}", points.empty() ? "" : ",",
+                          json_number(p.switch_sigma), p.switch_step, done ? "true" : "false");
+  }
+  std::string images = "null";
+  if (test_images) {
+    const dist::ShardPlan plan(*test_images, job.nll_batch, 1);
+    images = fmt::format("{{\"count\": {}, \"batch\": {}, \"blocks\": {}}}", *test_images, job.nll_batch,
+                         plan.num_blocks());
+  }
+  fmt::print(
+      "{{\n  \"output\": \"{}\",\n  \"points\": [{}\n  ],\n  \"samples\": {{\"count\": {}, \"seed_base\": {}, "
+      "\"batch\": {}, \"blocks\": {}}},\n  \"test_images\": {},\n  \"task\": \"{}/{}\"\n}}\n",
+      job.output_path, points, job.sample_count, job.seed_base, job.sample_batch, samples.num_blocks(), images,
+      job.task.index, job.task.count);
+}
+
 }  // namespace
 
 Command sweep_command() {
@@ -100,6 +151,7 @@ Command sweep_command() {
       "computes one share of the blocks (SLURM array tasks). Without --config it runs the bundled "
       "Fashion-MNIST demo.";
   c.spec.sections = {"experts", "sweep", "sampler", "samples", "nll", "fid", "output", "run"};
+  c.spec.flags = {{"dry-run", "print the points and blocks the sweep would compute (JSON) and exit", false, true}};
   c.spec.default_config = bundled_demo_config();
   c.run = [](const ParsedCommandLine& args, const dist::Communicator& comm) {
     const core::Config& config = args.config;
@@ -125,6 +177,10 @@ Command sweep_command() {
                           .value_or(args.default_config_used ? "results/demo_sweep.h5" : "results/sweep.h5");
     job.identity = sweep_identity(config);
     job.meta = {args.command_line, config.to_ini(), comm.size()};
+    if (args.flags.count("dry-run")) {
+      if (comm.is_root()) print_dry_run(job);
+      return 0;
+    }
     if (args.default_config_used) {
       core::info(
           "no --config: running the bundled Fashion-MNIST demo ({}); FID uses the demo classifier's "

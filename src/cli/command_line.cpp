@@ -36,7 +36,8 @@ std::string help_text(const CommandSpec& spec, const core::Config& config) {
       out += fmt::format("\n[{}]\n", s);
       section = s;
     }
-    out += fmt::format("  --{:<32} {}{}\n", k.name, k.help,
+    const bool show_rule = k.rule.kind != core::ValueRule::Kind::kText && k.rule.kind != core::ValueRule::Kind::kChoice;
+    out += fmt::format("  --{:<32} {}{}{}\n", k.name, k.help, show_rule ? "; " + k.rule.describe() : "",
                        k.default_value.empty() ? "" : fmt::format(" (default: {})", k.default_value));
   }
   return out;
@@ -82,7 +83,13 @@ ParsedCommandLine parse_command_line(const CommandSpec& spec, int argc, char** a
   for (const auto& k : parsed.config.keys()) keys.add_options()(k.name.c_str(), po::value<std::string>());
   po::options_description flags("flags");
   flags.add_options()("help,h", po::bool_switch())("config", po::value<std::string>());
-  for (const auto& f : spec.flags) flags.add_options()(f.name.c_str(), po::value<std::string>());
+  for (const auto& f : spec.flags) {
+    if (f.is_switch) {
+      flags.add_options()(f.name.c_str(), po::bool_switch());
+    } else {
+      flags.add_options()(f.name.c_str(), po::value<std::string>());
+    }
+  }
   po::positional_options_description positional;
   if (spec.positional) {
     flags.add_options()(spec.positional->name.c_str(), po::value<std::string>());
@@ -108,6 +115,11 @@ ParsedCommandLine parse_command_line(const CommandSpec& spec, int argc, char** a
     parsed.default_config_used = true;
   }
   if (!parsed.config_file.empty()) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(parsed.config_file, ec)) {
+      throw make_error<ConfigError>("--config {}: is a directory; give the INI file itself (e.g. configs/demo.ini)",
+                                    parsed.config_file);
+    }
     std::ifstream file(parsed.config_file);
     if (!file) {
       throw make_error<ConfigError>("--config {}: cannot read the file; check the path", parsed.config_file);
@@ -141,6 +153,11 @@ ParsedCommandLine parse_command_line(const CommandSpec& spec, int argc, char** a
   }
   for (const auto& [name, value] : from_command_line) {
     if (name == "help" || name == "config") continue;
+    const auto flag = std::find_if(spec.flags.begin(), spec.flags.end(), [&](const Flag& f) { return f.name == name; });
+    if (flag != spec.flags.end() && flag->is_switch) {
+      if (value.as<bool>()) parsed.flags[name] = "true";
+      continue;
+    }
     const std::string text = value.as<std::string>();
     if (name.find('.') != std::string::npos) {
       parsed.config.set(name, text, "command line");
@@ -157,6 +174,7 @@ ParsedCommandLine parse_command_line(const CommandSpec& spec, int argc, char** a
     throw make_error<ConfigError>("switchdiff {}: {} is required ({})", spec.name, spec.positional->name,
                                   spec.positional->help);
   }
+  parsed.config.validate();  // every value against its key's rule, before any work
   return parsed;
 }
 

@@ -16,6 +16,7 @@ struct Flag {
   std::string name;
   std::string help;
   bool required = false;
+  bool is_switch = false;  // takes no value (--dry-run); present in ParsedCommandLine::flags as "true" when given
 };
 
 struct CommandSpec {

@@ -4,8 +4,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "io/dataset_file.h"
-#include "io/dataset_import.h"
+#include "pipeline/prepare_job.h"
 #include "pipeline/root_check.h"
 #include "pipeline/stats_job.h"
 
@@ -25,10 +24,12 @@ void prepare_split(const std::string& split, const std::string& output) {
         images);
   }
   core::info("demo data: converting {} -> {}", images, output);
-  std::filesystem::create_directories(std::filesystem::path(output).parent_path());
-  const std::string partial = output + ".partial";
-  io::write_dataset_file(partial, io::import_dataset(images, io::ImportOptions{labels, {}}));
-  std::filesystem::rename(partial, output);  // a killed conversion never leaves a half file under the real name
+  pipeline::PrepareJob job;
+  job.inputs = {images};
+  job.import.labels_path = labels;
+  job.output_path = output;
+  job.command = "switchdiff (bundled demo: first use)";
+  pipeline::run_prepare_job(job);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 #pragma once
-// The bundled demo's data (issue 5): Fashion-MNIST from Debian's dataset-fashion-mnist package, converted
+// The bundled demo's data (docs/cli.md#form): Fashion-MNIST from Debian's dataset-fashion-mnist package, converted
 // on first use, so `switchdiff sweep` with no config runs with nothing prepared by hand.
 #include <string>
 

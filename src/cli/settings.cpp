@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "experts/switched_denoiser.h"
 #include "pipeline/compute_device.h"
 #include "sampling/sigma_schedule.h"
 
@@ -79,12 +80,7 @@ SwitchPoint switch_point(const core::Config& c, const sampling::SamplerOptions& 
   SwitchPoint p;
   if (by_sigma) {
     p.sigma = c.number("switch.sigma");
-    if (!std::isfinite(p.sigma) || p.sigma < 0) {
-      throw make_error<ConfigError>(
-          "switch.sigma = {} is out of range: it must be finite and >= 0 (0 = quality "
-          "expert alone; >= sampler.sigma_max = likelihood expert alone)",
-          p.sigma);
-    }
+    experts::check_switch_sigma(p.sigma, "switch.sigma");
   } else if (by_step) {
     const auto grid = sampling::edm_sigma_grid(sampler.schedule);
     p.step = c.integer("switch.step");
@@ -106,9 +102,7 @@ std::vector<SwitchPoint> sweep_points(const core::Config& c, const sampling::Sam
   }
   if (c.has("sweep.sigmas")) {
     for (const double s : c.number_list("sweep.sigmas")) {
-      if (!std::isfinite(s) || s < 0) {
-        throw make_error<ConfigError>("sweep.sigmas contains {}: switch sigmas must be finite and >= 0", s);
-      }
+      experts::check_switch_sigma(s, "a switch sigma of sweep.sigmas");
       points.push_back({s, -1});
     }
   } else if (c.has("sweep.steps")) {

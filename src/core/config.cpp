@@ -1,7 +1,10 @@
 #include "core/config.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 
 #include "core/error.h"
@@ -13,7 +16,109 @@ std::string trim(const std::string& s) {
   if (b == std::string::npos) return "";
   return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
+
+std::string bound(double v) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return fmt::format("{}", v);
+}
+
+std::string range_text(const ValueRule& r) {
+  const bool has_min = !std::isinf(r.min), has_max = !std::isinf(r.max);
+  if (has_min && has_max) return fmt::format(" in [{}, {}]", bound(r.min), bound(r.max));
+  if (has_min) return fmt::format(" >= {}", bound(r.min));
+  if (has_max) return fmt::format(" <= {}", bound(r.max));
+  return "";
+}
+
+// Parses a whole number or a number; nullopt when the text is not one (trailing characters, overflow).
+std::optional<long long> parse_integer(const std::string& v) {
+  try {
+    size_t used = 0;
+    const long long i = std::stoll(v, &used);
+    if (trim(v.substr(used)).empty()) return i;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+std::optional<double> parse_number(const std::string& v) {
+  try {
+    size_t used = 0;
+    const double d = std::stod(v, &used);
+    if (trim(v.substr(used)).empty()) return d;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+bool number_allowed(double d, const ValueRule& r) {
+  if (std::isnan(d)) return false;
+  if (std::isinf(d) && !r.allow_infinity) return false;
+  return d >= r.min && d <= r.max;
+}
+
 }  // namespace
+
+std::string ValueRule::describe() const {
+  switch (kind) {
+    case Kind::kText:
+      return "text";
+    case Kind::kInteger:
+      return "an integer" + range_text(*this);
+    case Kind::kNumber:
+      return std::string(allow_infinity ? "a number" : "a finite number") + range_text(*this);
+    case Kind::kBoolean:
+      return "a boolean (true/false)";
+    case Kind::kChoice: {
+      std::string list;
+      for (const auto& c : choices) list += (list.empty() ? "" : " | ") + c;
+      return "one of " + list;
+    }
+    case Kind::kNumberList:
+      return "a comma-separated list of finite numbers" + range_text(*this);
+    case Kind::kInputFile:
+      return "a file";
+  }
+  return "text";
+}
+
+ValueRule any_text() { return {}; }
+ValueRule integer_in(double min, double max) {
+  ValueRule r;
+  r.kind = ValueRule::Kind::kInteger;
+  r.min = min;
+  r.max = max;
+  return r;
+}
+ValueRule number_in(double min, double max, bool allow_infinity) {
+  ValueRule r;
+  r.kind = ValueRule::Kind::kNumber;
+  r.min = min;
+  r.max = max;
+  r.allow_infinity = allow_infinity;
+  return r;
+}
+ValueRule boolean_value() {
+  ValueRule r;
+  r.kind = ValueRule::Kind::kBoolean;
+  return r;
+}
+ValueRule one_of(std::vector<std::string> choices) {
+  ValueRule r;
+  r.kind = ValueRule::Kind::kChoice;
+  r.choices = std::move(choices);
+  return r;
+}
+ValueRule number_list_in(double min, double max) {
+  ValueRule r = number_in(min, max);
+  r.kind = ValueRule::Kind::kNumberList;
+  return r;
+}
+ValueRule input_file() {
+  ValueRule r;
+  r.kind = ValueRule::Kind::kInputFile;
+  return r;
+}
 
 void Config::declare(const ConfigKey& key) {
   if (std::any_of(keys_.begin(), keys_.end(), [&](const ConfigKey& k) { return k.name == key.name; })) return;
@@ -73,13 +178,8 @@ void Config::bad_value(const std::string& name, const std::string& expected) con
 
 std::optional<double> Config::optional_number(const std::string& name) const {
   if (!has(name)) return std::nullopt;
-  const std::string& v = values_.at(name);
-  try {
-    size_t used = 0;
-    const double d = std::stod(v, &used);
-    if (trim(v.substr(used)).empty() && !std::isnan(d)) return d;
-  } catch (const std::exception&) {
-  }
+  const auto d = parse_number(values_.at(name));
+  if (d && !std::isnan(*d)) return *d;
   bad_value(name, "a number");
 }
 
@@ -90,14 +190,8 @@ double Config::number(const std::string& name) const {
 
 std::optional<int64_t> Config::optional_integer(const std::string& name) const {
   if (!has(name)) return std::nullopt;
-  const std::string& v = values_.at(name);
-  try {
-    size_t used = 0;
-    const long long i = std::stoll(v, &used);
-    if (trim(v.substr(used)).empty()) return i;
-  } catch (const std::exception&) {
-  }
-  bad_value(name, "an integer");
+  if (const auto i = parse_integer(values_.at(name))) return *i;
+  bad_value(name, "an integer (whole number within +-9.2e18)");
 }
 
 int64_t Config::integer(const std::string& name) const {
@@ -139,6 +233,68 @@ std::string Config::choice(const std::string& name, const std::vector<std::strin
   std::string list;
   for (const auto& a : allowed) list += (list.empty() ? "" : " | ") + a;
   bad_value(name, "one of " + list);
+}
+
+void Config::validate() const {
+  using Kind = ValueRule::Kind;
+  for (const auto& k : keys_) {
+    if (!has(k.name)) continue;
+    const ValueRule& r = k.rule;
+    const std::string& v = values_.at(k.name);
+    switch (r.kind) {
+      case Kind::kText:
+        break;
+      case Kind::kInteger: {
+        const auto i = parse_integer(v);
+        if (!i || static_cast<long double>(*i) < r.min || static_cast<long double>(*i) > r.max) {
+          bad_value(k.name, r.describe());
+        }
+        break;
+      }
+      case Kind::kNumber: {
+        const auto d = parse_number(v);
+        if (!d || !number_allowed(*d, r)) bad_value(k.name, r.describe());
+        break;
+      }
+      case Kind::kBoolean:
+        boolean(k.name);
+        break;
+      case Kind::kChoice:
+        choice(k.name, r.choices);
+        break;
+      case Kind::kNumberList:
+        for (const double d : number_list(k.name)) {
+          if (!number_allowed(d, r)) bad_value(k.name, r.describe());
+        }
+        break;
+      case Kind::kInputFile: {
+        // A folder is always a mistake. A missing file is left to the reader, which names what it expected,
+        // and to jobs that make their inputs first (the bundled demo converts its data on first use).
+        std::error_code ec;
+        if (std::filesystem::is_directory(v, ec)) bad_value(k.name, "a file (it is a directory)");
+        break;
+      }
+    }
+  }
+}
+
+std::string Config::to_compact_text() const {
+  std::string out;
+  std::string section;
+  for (const auto& k : keys_) {
+    auto it = values_.find(k.name);
+    if (it == values_.end() || it->second.empty()) continue;
+    const auto dot = k.name.find('.');
+    const std::string s = k.name.substr(0, dot);
+    if (s != section) {
+      out += (out.empty() ? "[" : "\n[") + s + "] ";
+      section = s;
+    } else {
+      out += "; ";
+    }
+    out += k.name.substr(dot + 1) + " = " + it->second;
+  }
+  return out.empty() ? out : out + "\n";
 }
 
 std::string Config::to_ini() const {

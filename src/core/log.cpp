@@ -44,7 +44,7 @@ std::string format_duration(double seconds) {
 }
 
 namespace {
-double g_progress_seconds = 30.0;
+double g_progress_seconds = kDefaultProgressSeconds;
 // In-place updates need a terminal; a log file (SLURM, CI) gets whole lines, spaced out.
 bool stdout_is_terminal() {
   static const bool terminal = ::isatty(::fileno(stdout)) == 1;

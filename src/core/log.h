@@ -28,6 +28,7 @@ void log_warning(const std::string& message);
 // line. On a terminal the line updates in place; otherwise (a log file) a line every `interval_seconds` (default:
 // set_progress_seconds(), the run.progress_seconds key), never the same line twice. `done` counts global work
 // items (all ranks together).
+inline constexpr double kDefaultProgressSeconds = 30.0;  // run.progress_seconds
 void set_progress_seconds(double seconds);
 
 class Progress {

@@ -8,6 +8,7 @@
 //   likelihood's divergence estimators rely on. Any thread may call it; no MPI, no I/O.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -18,6 +19,9 @@ struct SigmaRange {
   double min = 0.0;
   double max = 0.0;
   bool contains(double sigma) const { return sigma >= min && sigma <= max; }
+  // Whether [lo, hi] lies inside the range, up to a relative slack of 1e-9 so that the float rounding of a
+  // sigma grid's end points does not trip it. The one rule every trained-range check uses.
+  bool covers(double lo, double hi) const;
 };
 
 struct ImageShape {
@@ -40,6 +44,14 @@ class Denoiser {
   virtual ImageShape image_shape() const = 0;
   // For messages: the model path or "gmm:file".
   virtual std::string name() const = 0;
+
+  // The noise levels where this model changes expert, ascending; empty for a single expert. The PF-ODE splits its
+  // integration there (the drift jumps). A wrapper around a merged model must forward it to keep the split.
+  virtual std::vector<double> switch_sigmas() const { return {}; }
+  // ConfigError naming the expert and ranges when a caller that uses sigma in [sigma_lo, sigma_hi] would ask an
+  // expert outside its trained range. Default: trained_range().covers(sigma_lo, sigma_hi); a merged model checks
+  // each expert on the band it serves. `fix` ends the message: what the user should change.
+  virtual void check_trained_range(double sigma_lo, double sigma_hi, const std::string& fix) const;
 };
 
 }  // namespace switchdiff::experts

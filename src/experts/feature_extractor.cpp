@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "experts/file_hash.h"
+#include "core/file_hash.h"
 
 namespace switchdiff::experts {
 
@@ -94,7 +94,7 @@ FeatureExtractor::FeatureExtractor(const std::string& path, c10::Device device)
         path, declared_dim, feature_dim_);
   }
   if (logits_arguments == 1) num_classes_ = run("logits", probe, 0).size(1);
-  sha256_ = sha256_file(path);
+  sha256_ = core::sha256_file(path);
 }
 
 FeatureExtractor::~FeatureExtractor() = default;

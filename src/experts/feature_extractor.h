@@ -39,7 +39,7 @@ class FeatureExtractor {
   const std::string& path() const { return path_; }
   int64_t feature_dim() const { return feature_dim_; }
   int64_t num_classes() const { return num_classes_; }   // K, 0 without logits
-  const std::string& sha256() const { return sha256_; }  // of the file's bytes (experts/file_hash.h)
+  const std::string& sha256() const { return sha256_; }  // of the file's bytes (core/file_hash.h)
   c10::Device device() const { return device_; }
 
  private:

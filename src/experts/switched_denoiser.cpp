@@ -9,10 +9,18 @@
 
 namespace switchdiff::experts {
 
-SwitchedDenoiser::SwitchedDenoiser(std::vector<std::shared_ptr<const Denoiser>> experts_low_to_high,
-                                   std::vector<double> switch_sigmas)
-    : experts_(std::move(experts_low_to_high)),
-      switch_sigmas_(std::move(switch_sigmas)),
+void check_switch_sigma(double switch_sigma, const std::string& key) {
+  if (!std::isfinite(switch_sigma) || switch_sigma < 0) {
+    throw make_error<ConfigError>("{} = {} is not allowed: a switch sigma must be finite and >= 0 (0 = quality expert "
+                                  "alone, >= sampler sigma_max = likelihood expert alone)",
+                                  key, switch_sigma);
+  }
+}
+
+SwitchedDenoiser::SwitchedDenoiser(std::vector<std::shared_ptr<const Denoiser>> experts_high_to_low,
+                                   std::vector<double> switch_sigmas_descending)
+    : experts_(experts_high_to_low.rbegin(), experts_high_to_low.rend()),
+      switch_sigmas_(switch_sigmas_descending.rbegin(), switch_sigmas_descending.rend()),
       calls_(experts_.size()),
       images_(experts_.size()) {
   if (experts_.empty()) throw ConfigError("a merged model needs at least one expert");
@@ -21,15 +29,11 @@ SwitchedDenoiser::SwitchedDenoiser(std::vector<std::shared_ptr<const Denoiser>> 
                                   experts_.size() - 1, switch_sigmas_.size());
   }
   for (size_t i = 0; i < switch_sigmas_.size(); ++i) {
-    const double s = switch_sigmas_[i];
-    if (!std::isfinite(s) || s < 0) {
-      throw make_error<ConfigError>("switch sigma {} is not allowed: it must be finite and >= 0 (0 = quality expert "
-                                    "alone, >= sampler sigma_max = likelihood expert alone)",
-                                    s);
-    }
-    if (i > 0 && !(s > switch_sigmas_[i - 1])) {
-      throw make_error<ConfigError>("switch sigmas must be strictly ascending, got {} after {}", s,
-                                    switch_sigmas_[i - 1]);
+    check_switch_sigma(switch_sigmas_[i], "switch sigma");
+    if (i > 0 && !(switch_sigmas_[i] > switch_sigmas_[i - 1])) {
+      throw make_error<ConfigError>("switch sigmas must be strictly descending (experts from the highest noise "
+                                    "down), got {} after {}",
+                                    switch_sigmas_[i - 1], switch_sigmas_[i]);
     }
   }
   for (const auto& e : experts_) {
@@ -46,7 +50,7 @@ std::shared_ptr<SwitchedDenoiser> SwitchedDenoiser::merge(std::shared_ptr<const 
                                                           std::shared_ptr<const Denoiser> likelihood,
                                                           double switch_sigma) {
   return std::make_shared<SwitchedDenoiser>(
-      std::vector<std::shared_ptr<const Denoiser>>{std::move(likelihood), std::move(quality)},
+      std::vector<std::shared_ptr<const Denoiser>>{std::move(quality), std::move(likelihood)},
       std::vector<double>{switch_sigma});
 }
 
@@ -120,20 +124,13 @@ void SwitchedDenoiser::reset_usage() const {
   }
 }
 
-void SwitchedDenoiser::check_trained_ranges(double sigma_lo, double sigma_hi) const {
+void SwitchedDenoiser::check_trained_range(double sigma_lo, double sigma_hi, const std::string& fix) const {
   // Band i serves (switch_sigmas[i-1], switch_sigmas[i]] intersected with [sigma_lo, sigma_hi].
-  constexpr double kSlack = 1e-9;  // relative; the grid's float rounding must not trip this
   for (size_t band = 0; band < experts_.size(); ++band) {
     const double lo = band == 0 ? sigma_lo : std::max(sigma_lo, switch_sigmas_[band - 1]);
     const double hi = band + 1 == experts_.size() ? sigma_hi : std::min(sigma_hi, switch_sigmas_[band]);
     if (lo >= hi && !(band == 0 && lo == hi)) continue;  // this expert serves no noise level here
-    const SigmaRange trained = experts_[band]->trained_range();
-    if (lo < trained.min * (1 - kSlack) || hi > trained.max * (1 + kSlack)) {
-      throw make_error<ConfigError>(
-          "{} would serve sigma in [{:.6g}, {:.6g}] but was trained for [{:.6g}, {:.6g}]; choose a switch sigma "
-          "(eta) that keeps each expert inside its trained range, or adjust the sampler's sigma_min/sigma_max",
-          experts_[band]->name(), lo, hi, trained.min, trained.max);
-    }
+    experts_[band]->check_trained_range(lo, hi, fix);
   }
 }
 

@@ -1,9 +1,11 @@
 #pragma once
 // The merged model (docs/experts.md): experts by noise band, switched per network call, per image.
-//   experts ordered from the lowest-noise band to the highest, thresholds ascending (n-1 of them):
-//   sigma <= thresholds[0] -> experts[0] (the likelihood expert), thresholds[i-1] < sigma <= thresholds[i]
-//   -> experts[i], sigma > thresholds.back() -> experts.back() (the quality expert).
-// So sigma == switch_sigma belongs to the lower-noise (likelihood) expert.
+//   Both the constructor and merge() take the experts in the order the sampler meets them, from the highest
+//   noise down, with the switch sigmas descending (n-1 of them): experts[0] (the quality expert) serves
+//   sigma > switch_sigmas[0], experts[i] serves switch_sigmas[i] < sigma <= switch_sigmas[i-1], and the last
+//   (the likelihood expert) sigma <= switch_sigmas.back().
+// So sigma == switch_sigma belongs to the lower-noise (likelihood) expert. Bands are numbered from the lowest noise
+// up (band 0 = the likelihood expert), the order of switch_sigmas() and usage().
 // Every expert output is checked for NaN/Inf; the InputError names the expert and the sigma values.
 #include <atomic>
 #include <memory>
@@ -21,9 +23,13 @@ struct ExpertUsage {
   int64_t images = 0;  // image evaluations (sum of sub-batch sizes)
 };
 
+// ConfigError unless `switch_sigma` is a usable switch sigma (finite and >= 0); `key` names it in the message.
+void check_switch_sigma(double switch_sigma, const std::string& key);
+
 class SwitchedDenoiser final : public Denoiser {
  public:
-  SwitchedDenoiser(std::vector<std::shared_ptr<const Denoiser>> experts_low_to_high, std::vector<double> switch_sigmas);
+  SwitchedDenoiser(std::vector<std::shared_ptr<const Denoiser>> experts_high_to_low,
+                   std::vector<double> switch_sigmas_descending);
   // The two-expert merge of the paper: quality for sigma > switch_sigma, likelihood for sigma <= switch_sigma.
   static std::shared_ptr<SwitchedDenoiser> merge(std::shared_ptr<const Denoiser> quality,
                                                  std::shared_ptr<const Denoiser> likelihood, double switch_sigma);
@@ -35,21 +41,20 @@ class SwitchedDenoiser final : public Denoiser {
 
   size_t num_experts() const { return experts_.size(); }
   const Denoiser& expert(size_t band) const { return *experts_[band]; }
-  const std::vector<double>& switch_sigmas() const { return switch_sigmas_; }
+  std::vector<double> switch_sigmas() const override { return switch_sigmas_; }  // ascending
   // Band (expert index) that serves noise level sigma.
   size_t band_of(double sigma) const;
   ExpertUsage usage(size_t band) const;
   void reset_usage() const;
 
-  // Checks that each expert is asked only for noise levels inside its trained range, given that the
-  // caller uses sigma in [sigma_lo, sigma_hi]; throws ConfigError naming the expert, band and range.
-  void check_trained_ranges(double sigma_lo, double sigma_hi) const;
+  // Each expert on the part of [sigma_lo, sigma_hi] its band serves.
+  void check_trained_range(double sigma_lo, double sigma_hi, const std::string& fix) const override;
 
  private:
   at::Tensor checked(size_t band, const at::Tensor& x, const at::Tensor& sigma) const;
 
   std::vector<std::shared_ptr<const Denoiser>> experts_;
-  std::vector<double> switch_sigmas_;
+  std::vector<double> switch_sigmas_;  // ascending
   mutable std::vector<std::atomic<int64_t>> calls_;
   mutable std::vector<std::atomic<int64_t>> images_;
 };

@@ -35,19 +35,8 @@ void check_likelihood_inputs(const experts::Denoiser& denoiser, const at::Tensor
                              const LikelihoodOptions& options, const std::string& data_name) {
   options.validate();
   check_images(images, denoiser, data_name);
-  const double lo = options.ode.sigma_min, hi = options.ode.sigma_max;
-  if (const auto* switched = dynamic_cast<const experts::SwitchedDenoiser*>(&denoiser)) {
-    switched->check_trained_ranges(lo, hi);
-    return;
-  }
-  constexpr double kSlack = 1e-9;  // relative, as SwitchedDenoiser::check_trained_ranges
-  const experts::SigmaRange trained = denoiser.trained_range();
-  if (lo < trained.min * (1 - kSlack) || hi > trained.max * (1 + kSlack)) {
-    throw make_error<ConfigError>(
-        "{} would serve sigma in [{:.6g}, {:.6g}] but was trained for [{:.6g}, {:.6g}]; set "
-        "the likelihood's sigma_min/sigma_max inside the expert's range",
-        denoiser.name(), lo, hi, trained.min, trained.max);
-  }
+  denoiser.check_trained_range(options.ode.sigma_min, options.ode.sigma_max,
+                               "set the likelihood's sigma_min/sigma_max inside the expert's range");
 }
 
 RepeatEstimate estimate_likelihood_repeat(const experts::Denoiser& denoiser, const at::Tensor& images,

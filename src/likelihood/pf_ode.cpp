@@ -34,10 +34,8 @@ PfOdeState pf_ode_initial_state(const at::Tensor& x0, double sigma_start) {
 std::vector<double> pf_ode_split_points(const experts::Denoiser& denoiser, double sigma_from, double sigma_to,
                                         const std::vector<double>& snapshot_sigmas) {
   std::vector<double> points;
-  if (const auto* switched = dynamic_cast<const experts::SwitchedDenoiser*>(&denoiser)) {
-    for (const double s : switched->switch_sigmas()) {
-      if (s > sigma_from && s < sigma_to) points.push_back(s);
-    }
+  for (const double s : denoiser.switch_sigmas()) {
+    if (s > sigma_from && s < sigma_to) points.push_back(s);
   }
   for (const double s : snapshot_sigmas) {
     if (s > sigma_from && s < sigma_to) points.push_back(s);

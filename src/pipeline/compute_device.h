@@ -15,7 +15,8 @@ namespace switchdiff::pipeline {
 // no CUDA support (Debian's libtorch-dev is CPU-only).
 c10::Device compute_device(const dist::Communicator& comm, const std::string& requested);
 
-// The accepted values of run.device.
+// The accepted values of run.device, and its default.
 const char* compute_device_choices();
+inline constexpr const char* kAutoDevice = "auto";
 
 }  // namespace switchdiff::pipeline

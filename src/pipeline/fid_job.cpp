@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "experts/feature_extractor.h"
-#include "experts/file_hash.h"
+#include "core/file_hash.h"
 #include "io/dataset_file.h"
 #include "io/h5_file.h"
 #include "metrics/frechet_distance.h"
@@ -127,7 +127,7 @@ FidJobResult run_fid_job(const dist::Communicator& comm, const FidJob& job) {
       io::ExtractorIdentity identity = samples.extractor;
       if (job.extractor_path) {
         // Only its hash is needed: the features are already summarised.
-        const io::ExtractorIdentity given{"", experts::sha256_file(*job.extractor_path), *job.extractor_path};
+        const io::ExtractorIdentity given{"", core::sha256_file(*job.extractor_path), *job.extractor_path};
         if (identity.known() && identity.sha256 != given.sha256) {
           throw make_error<InputError>(
               "feature extractors differ: --samples {} was computed with {}, but "

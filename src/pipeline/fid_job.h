@@ -18,7 +18,9 @@
 
 #include "dist/communicator.h"
 #include "io/reference_stats.h"
+#include "pipeline/compute_device.h"
 #include "pipeline/run_metadata.h"
+#include "pipeline/stats_job.h"
 
 namespace switchdiff::pipeline {
 
@@ -26,8 +28,8 @@ struct FidJob {
   std::string samples_path;
   std::string reference_path;
   std::optional<std::string> extractor_path;  // required when the samples file holds images
-  int64_t batch = 64;                         // fid.batch, for samples given as images
-  std::string device = "auto";                // run.device, for the extractor (pipeline/compute_device.h)
+  int64_t batch = FeatureStatsOptions{}.batch;  // fid.batch, for samples given as images
+  std::string device = kAutoDevice;           // run.device, for the extractor (pipeline/compute_device.h)
   std::optional<std::string> output_path;     // /fid (+ /inception_score) when given
   RunMetadata meta;
 };

@@ -1,7 +1,7 @@
 #include "pipeline/merged_model.h"
 
 #include "experts/expert_loader.h"
-#include "experts/file_hash.h"
+#include "core/file_hash.h"
 #include "io/h5_file.h"
 
 namespace switchdiff::pipeline {
@@ -12,8 +12,7 @@ LoadedExpert load(const std::string& role, const experts::ExpertSpec& spec, c10:
   e.role = role;
   e.denoiser = experts::load_expert(spec, device);
   e.info = experts::describe_expert(*e.denoiser, spec.path);
-  const std::string file = spec.path.rfind("gmm:", 0) == 0 ? spec.path.substr(4) : spec.path;
-  e.sha256 = experts::sha256_file(file);
+  e.sha256 = core::sha256_file(experts::expert_file(spec.path));
   return e;
 }
 
@@ -34,7 +33,9 @@ std::shared_ptr<experts::SwitchedDenoiser> MergedModel::at_switch(double switch_
   } else {
     merged = experts::SwitchedDenoiser::merge(experts_[0].denoiser, experts_[1].denoiser, switch_sigma);
   }
-  merged->check_trained_ranges(sigma_lo, sigma_hi);
+  merged->check_trained_range(sigma_lo, sigma_hi,
+                              "choose a switch sigma (eta) that keeps each expert inside its trained range, or "
+                              "adjust the sampler's sigma_min/sigma_max");
   return merged;
 }
 

@@ -67,7 +67,7 @@ struct StatsJob {
   std::string extractor_path;
   std::optional<int64_t> count;  // first `count` images (all when absent)
   FeatureStatsOptions options;
-  std::string device = "auto";  // run.device (pipeline/compute_device.h)
+  std::string device = kAutoDevice;  // run.device (pipeline/compute_device.h)
   std::string output_path;
   RunMetadata meta;
 };

@@ -17,7 +17,11 @@
 
 #include "dist/communicator.h"
 #include "likelihood/likelihood_options.h"
+#include "pipeline/compute_device.h"
 #include "pipeline/merged_model.h"
+#include "pipeline/nll_job.h"
+#include "pipeline/sample_job.h"
+#include "pipeline/stats_job.h"
 #include "pipeline/run_metadata.h"
 #include "pipeline/sweep_results.h"
 #include "sampling/edm_sampler.h"
@@ -43,17 +47,17 @@ struct SweepJob {
   sampling::SamplerOptions sampler;
   int64_t sample_count = 0;  // 0: no sampling (and no FID)
   int64_t seed_base = 0;
-  int64_t sample_batch = 64;
+  int64_t sample_batch = SampleJob{}.batch;
 
   std::optional<std::string> extractor_path;  // feature statistics of the samples (mu, sigma, IS)
   std::optional<std::string> reference_path;  // FID against these statistics (needs the extractor)
-  int64_t fid_batch = 64;                     // images per extractor call inside a block
-  std::string device = "auto";                // run.device for the extractor (the experts are loaded by the caller)
+  int64_t fid_batch = FeatureStatsOptions{}.batch;  // images per extractor call inside a block
+  std::string device = kAutoDevice;           // run.device for the extractor (the experts are loaded by the caller)
   int64_t fid_jackknife_groups = 10;          // FID standard error over this many seed groups (0: none)
 
   std::optional<std::string> nll_dataset;  // bits/dim on its first nll_count images (-1: all)
   int64_t nll_count = -1;
-  int64_t nll_batch = 16;
+  int64_t nll_batch = NllJob{}.batch;
   likelihood::LikelihoodOptions nll_options;
 
   bool keep_samples = false;    // also write every point's samples (<output>.samples/point_<k>.h5)

@@ -12,7 +12,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "experts/file_hash.h"
+#include "core/file_hash.h"
 #include "io/dataset_file.h"
 #include "io/h5_file.h"
 #include "io/reference_stats.h"
@@ -66,8 +66,8 @@ bool exists(const std::string& path) { return std::filesystem::exists(path); }
 // The stored identity plus what the files themselves are: the experts' and extractor's SHA-256.
 std::string full_identity(const SweepJob& job) {
   std::string text = job.identity + "\nexperts = " + job.model->fingerprint() + "\n";
-  if (job.extractor_path) text += "extractor sha256 = " + experts::sha256_file(*job.extractor_path) + "\n";
-  if (job.reference_path) text += "reference sha256 = " + experts::sha256_file(*job.reference_path) + "\n";
+  if (job.extractor_path) text += "extractor sha256 = " + core::sha256_file(*job.extractor_path) + "\n";
+  if (job.reference_path) text += "reference sha256 = " + core::sha256_file(*job.reference_path) + "\n";
   return text;
 }
 

@@ -1,4 +1,4 @@
-// `switchdiff nll` end to end (issue 3): the file contract, agreement with the library, rank-count and
+// `switchdiff nll` end to end: the file contract of docs/formats.md#likelihood-files, agreement with the library, rank-count and
 // batch invariance, and bad input with exit code 1.
 #include <gtest/gtest.h>
 
@@ -101,7 +101,8 @@ TEST(CliNll, BadInputExitsOne) {
       {nll_args(good) + " --nll.rtol 0", "rtol"},
       {nll_args(good) + " --nll.count 3", "nll.count = 3"},
       {nll_args(dir + "/missing.h5"), "missing.h5"},
-      {nll_args(good) + " --nll.dequantization vdm", "nll.dequantization = 'vdm' is not allowed: use grid"},
+      {nll_args(good) + " --nll.dequantization vdm",
+       "nll.dequantization = 'vdm' (from command line) is not one of grid | score_sde"},
   };
   for (const auto& c : cases) {
     const auto r = switchdiff(fmt::format("{} --output.path {}/out.h5", c.args, dir));

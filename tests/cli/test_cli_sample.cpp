@@ -154,7 +154,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"nan_output", "--experts.quality @FIX@/nan_output.pt", "sample seeds 0, 1, 2, 3"},
         BadInput{"shape_mismatch", "--experts.quality @FIX@/tiny_edm_rgb.pt --experts.likelihood @FIX@/tiny_edm.pt",
                  "3x8x8"},
-        BadInput{"eta_negative", "--experts.quality @FIX@/tiny_edm.pt --switch.sigma -1", "switch.sigma = -1"},
+        BadInput{"eta_negative", "--experts.quality @FIX@/tiny_edm.pt --switch.sigma -1", "switch.sigma = '-1'"},
         BadInput{"eta_outside_trained_range",
                  "--experts.quality @FIX@/tiny_edm_narrow.pt --experts.likelihood @FIX@/tiny_edm.pt --switch.sigma 0.1",
                  "trained for [0.5, 80]"},

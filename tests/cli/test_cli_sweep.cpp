@@ -341,7 +341,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadSweep{"task_out_of_range", "--config {ini} --sweep.task 3/3 --output.path {dir}/s.h5", "0 <= i < n"},
         BadSweep{"task_not_a_fraction", "--config {ini} --sweep.task 2 --output.path {dir}/s.h5", "give i/n"},
-        BadSweep{"negative_sigma", "--config {ini} --sweep.sigmas 0,-1 --output.path {dir}/s.h5", "finite and >= 0"},
+        BadSweep{"negative_sigma", "--config {ini} --sweep.sigmas 0,-1 --output.path {dir}/s.h5", "finite numbers >= 0"},
         BadSweep{"sigmas_and_steps", "--config {ini} --sweep.steps all --output.path {dir}/s.h5", "both set"},
         BadSweep{"nothing_measured", "--config {ini} --samples.count 0 --nll.count 0 --output.path {dir}/s.h5",
                  "measures nothing"},

@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "experts/gmm_helpers.h"
-#include "experts/recording_denoiser.h"
+#include "common/recording_denoiser.h"
 #include "experts/switched_denoiser.h"
 
 namespace switchdiff {
@@ -62,7 +62,10 @@ TEST(SwitchedDenoiser, ThreeExpertChain) {
   auto low = std::make_shared<RecordingDenoiser>("low", 1.0);
   auto mid = std::make_shared<RecordingDenoiser>("mid", 2.0);
   auto high = std::make_shared<RecordingDenoiser>("high", 3.0);
-  SwitchedDenoiser chain({low, mid, high}, {0.1, 1.0});
+  // Constructor order = merge() order: from the highest noise down, switch sigmas descending.
+  SwitchedDenoiser chain({high, mid, low}, {1.0, 0.1});
+  EXPECT_EQ(chain.switch_sigmas(), (std::vector<double>{0.1, 1.0}));  // reported ascending
+  EXPECT_EQ(chain.expert(0).name(), "low");                           // band 0 = the lowest noise
   const at::Tensor out = chain.denoise(at::ones({5, 1, 2, 2}), at::tensor({0.05, 0.1, 0.5, 1.0, 2.0}, at::kDouble));
   EXPECT_EQ(low->seen(), (std::vector<double>{0.05, 0.1}));
   EXPECT_EQ(mid->seen(), (std::vector<double>{0.5, 1.0}));
@@ -126,6 +129,10 @@ TEST(SwitchedDenoiser, RejectsBadEtaAndShapeMismatch) {
     EXPECT_NE(std::string(e.what()).find("3x2x2"), std::string::npos) << e.what();
   }
   EXPECT_THROW(SwitchedDenoiser({q, l}, {0.5, 1.0}), ConfigError);
+  // Three experts with ascending (wrong-order) switch sigmas: refused, never silently reordered.
+  auto m = std::make_shared<RecordingDenoiser>("mid", 1.5);
+  EXPECT_THROW(SwitchedDenoiser({q, m, l}, {0.5, 1.0}), ConfigError);
+  EXPECT_NO_THROW(SwitchedDenoiser({q, m, l}, {1.0, 0.5}));
 }
 
 TEST(SwitchedDenoiser, TrainedRangeCheck) {
@@ -133,12 +140,12 @@ TEST(SwitchedDenoiser, TrainedRangeCheck) {
                                                experts::SigmaRange{0.5, 80});
   auto l = std::make_shared<RecordingDenoiser>("likelihood", 1.0, experts::ImageShape{1, 2, 2},
                                                experts::SigmaRange{0.002, 10});
-  EXPECT_NO_THROW(SwitchedDenoiser::merge(q, l, 1.0)->check_trained_ranges(0.002, 80));
-  EXPECT_NO_THROW(SwitchedDenoiser::merge(q, l, 0.5)->check_trained_ranges(0.002, 80));
+  EXPECT_NO_THROW(SwitchedDenoiser::merge(q, l, 1.0)->check_trained_range(0.002, 80, "fix"));
+  EXPECT_NO_THROW(SwitchedDenoiser::merge(q, l, 0.5)->check_trained_range(0.002, 80, "fix"));
   // eta = 0.1: the quality expert would serve (0.1, 80] but knows only [0.5, 80].
-  EXPECT_THROW(SwitchedDenoiser::merge(q, l, 0.1)->check_trained_ranges(0.002, 80), ConfigError);
+  EXPECT_THROW(SwitchedDenoiser::merge(q, l, 0.1)->check_trained_range(0.002, 80, "fix"), ConfigError);
   // eta = 20: the likelihood expert would serve up to 20 but knows only up to 10.
-  EXPECT_THROW(SwitchedDenoiser::merge(q, l, 20)->check_trained_ranges(0.002, 80), ConfigError);
+  EXPECT_THROW(SwitchedDenoiser::merge(q, l, 20)->check_trained_range(0.002, 80, "fix"), ConfigError);
 }
 
 }  // namespace

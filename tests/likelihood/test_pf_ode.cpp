@@ -1,4 +1,4 @@
-// PF-ODE log-density against exact truths (issue 3, points 1-3): analytic Gaussian-mixture densities, a
+// PF-ODE log-density against exact truths (docs/likelihood.md#the-probability-flow-ode): analytic Gaussian-mixture densities, a
 // float64 fixed-step RK4 reference per band for a merged model, and batch invariance.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -9,6 +9,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "common/recording_denoiser.h"
+#include "core/error.h"
 #include "experts/switched_denoiser.h"
 #include "likelihood/likelihood_test_util.h"
 #include "likelihood/pf_ode.h"
@@ -139,25 +141,7 @@ TEST_F(PfOdeTest, SwitchedModelMatchesBandwiseRk4Reference) {
   EXPECT_GT(((single.log_density - reference).abs() / reference.abs()).max().item<double>(), 1e-2);
 }
 
-// Records every sigma an expert is asked for.
-class RecordingDenoiser final : public experts::Denoiser {
- public:
-  explicit RecordingDenoiser(std::shared_ptr<const experts::Denoiser> inner) : inner_(std::move(inner)) {}
-  at::Tensor denoise(const at::Tensor& x, const at::Tensor& sigma) const override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (int64_t i = 0; i < sigma.numel(); ++i) seen_.push_back(sigma[i].item<double>());
-    return inner_->denoise(x, sigma);
-  }
-  experts::SigmaRange trained_range() const override { return inner_->trained_range(); }
-  experts::ImageShape image_shape() const override { return inner_->image_shape(); }
-  std::string name() const override { return "recording " + inner_->name(); }
-  std::vector<double> seen() const { return seen_; }
-
- private:
-  std::shared_ptr<const experts::Denoiser> inner_;
-  mutable std::mutex mutex_;
-  mutable std::vector<double> seen_;
-};
+using testing::RecordingDenoiser;
 
 // docs/experts.md: sigma == eta belongs to the likelihood expert; the band above eta starts with the quality expert.
 TEST_F(PfOdeTest, EachBandIsServedByItsOwnExpertIncludingTheSwitchPoint) {
@@ -176,6 +160,31 @@ TEST_F(PfOdeTest, EachBandIsServedByItsOwnExpertIncludingTheSwitchPoint) {
   EXPECT_LE(*std::max_element(l.begin(), l.end()), eta);
   EXPECT_EQ(*std::max_element(l.begin(), l.end()), eta);  // the lower band's right end
   EXPECT_EQ(*std::max_element(q.begin(), q.end()), o.sigma_max);
+}
+
+// A wrapper around a merged model keeps its split: the PF-ODE asks the denoiser for its switch sigmas (no cast to
+// SwitchedDenoiser), so the wrapped model integrates band by band and gives the same result, bitwise.
+TEST_F(PfOdeTest, WrapperAroundAMergedModelKeepsTheSplit) {
+  const TestMixture low = make_test_mixture(1), high = make_test_mixture(2);
+  const auto merged = experts::SwitchedDenoiser::merge(high.expert, low.expert, 0.5);
+  const RecordingDenoiser wrapper(merged);
+  EXPECT_EQ(pf_ode_split_points(wrapper, 0.002, 80, {}), (std::vector<double>{0.5, 80}));
+  PfOdeOptions o;
+  const at::Tensor x0 = noisy_draws(low, 3, 61, o.sigma_min), probes = rademacher(3, 1, 62);
+  const PfOdeResult direct = pf_ode_log_density(*merged, x0, probes, o);
+  const PfOdeResult wrapped = pf_ode_log_density(wrapper, x0, probes, o);
+  EXPECT_TRUE(bitwise_equal(direct.log_density, wrapped.log_density));
+  EXPECT_TRUE(bitwise_equal(direct.final_state.nfe, wrapped.final_state.nfe));
+  // The wrapper's trained-range check is the merged model's, per band: a likelihood expert trained only up to
+  // 0.1 cannot serve (0.002, 0.5].
+  const auto narrow = std::make_shared<RecordingDenoiser>("narrow", 1.0, experts::ImageShape{1, 2, 2},
+                                                          experts::SigmaRange{0.002, 0.1});
+  const auto wide = std::make_shared<RecordingDenoiser>("wide", 1.0, experts::ImageShape{1, 2, 2},
+                                                        experts::SigmaRange{0.002, 80});
+  const RecordingDenoiser wrapped_narrow(experts::SwitchedDenoiser::merge(wide, narrow, 0.5));
+  EXPECT_THROW(wrapped_narrow.check_trained_range(0.002, 80, "fix"), ConfigError);
+  EXPECT_NO_THROW(RecordingDenoiser(experts::SwitchedDenoiser::merge(wide, narrow, 0.1))
+                      .check_trained_range(0.002, 80, "fix"));
 }
 
 // Point 3 (mixture expert): an image's result alone equals its result in a batch of 64, bitwise.

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace switchdiff::experts {
+namespace switchdiff::core {
 
 // Hash of the whole file, read in 1 MiB blocks. Throws InputError naming the file when it cannot be read.
 std::string sha256_file(const std::string& path);
@@ -13,4 +13,4 @@ std::string sha256_file(const std::string& path);
 // Hash of an in-memory byte string (tests, small payloads).
 std::string sha256_bytes(std::string_view bytes);
 
-}  // namespace switchdiff::experts
+}  // namespace switchdiff::core

@@ -1,4 +1,4 @@
-#include "experts/file_hash.h"
+#include "core/file_hash.h"
 
 #include <algorithm>
 #include <array>
@@ -10,7 +10,7 @@
 
 #include "core/error.h"
 
-namespace switchdiff::experts {
+namespace switchdiff::core {
 namespace {
 
 // Round constants: the first 32 bits of the fractional parts of the cube roots of the first 64 primes
@@ -136,4 +136,4 @@ std::string sha256_file(const std::string& path) {
   return hash.finish();
 }
 
-}  // namespace switchdiff::experts
+}  // namespace switchdiff::core

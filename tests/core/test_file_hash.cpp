@@ -1,15 +1,18 @@
-// SHA-256 vs FIPS 180-4 test vectors and python's hashlib on every length around the 64-byte block edges.
-#include "experts/file_hash.h"
+// SHA-256 (src/core/file_hash.h) vs FIPS 180-4 test vectors and python's hashlib (tests/core/sha256_reference.py)
+// on every length around the 64-byte block edges.
+#include "core/file_hash.h"
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <fstream>
+#include <sstream>
 
 #include "common/test_support.h"
 #include "core/error.h"
-#include "metrics/python_reference.h"
 
-namespace switchdiff::experts {
+namespace switchdiff::core {
 namespace {
 
 TEST(FileHash, KnownVectors) {
@@ -31,7 +34,13 @@ TEST(FileHash, FilesMatchHashlib) {
     paths.push_back(fmt::format("{}/bytes_{}.bin", scratch, length));
     std::ofstream(paths.back(), std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(length));
   }
-  const auto expected = testing::run_reference_lines(scratch, "sha256", paths);
+  std::string command = testing::python() + " " + testing::source_dir() + "/tests/core/sha256_reference.py";
+  for (const auto& p : paths) command += " " + p;
+  const testing::CommandResult reference = testing::run_command(command);
+  ASSERT_EQ(reference.exit_code, 0) << reference.output;
+  std::vector<std::string> expected;
+  std::istringstream lines(reference.output);
+  for (std::string line; std::getline(lines, line);) expected.push_back(line);
   ASSERT_EQ(expected.size(), paths.size());
   for (size_t i = 0; i < paths.size(); ++i) EXPECT_EQ(sha256_file(paths[i]), expected[i]) << lengths[i] << " bytes";
 }
@@ -41,4 +50,4 @@ TEST(FileHash, MissingFileIsAnInputError) {
 }
 
 }  // namespace
-}  // namespace switchdiff::experts
+}  // namespace switchdiff::core
