@@ -1,10 +1,12 @@
 #!/usr/bin/python3
-"""Python reference checks of the exported demo models (issue 5), independent of the C++ engines.
+"""Python reference checks of the exported demo models, independent of the C++ engines.
 
     /usr/bin/python3 tools/check_demo_experts.py check                       # load, attributes, shapes
-    /usr/bin/python3 tools/check_demo_experts.py grid --out /work/train      # 8x8 Heun sample grids (PNG)
-    /usr/bin/python3 tools/check_demo_experts.py bpd --expert quality --images 32  # -> /work/train/bpd_quality.json
-    /usr/bin/python3 tools/check_demo_experts.py fid --samples 1000          # -> /work/train/fid.json
+    /usr/bin/python3 tools/check_demo_experts.py grid                        # 8x8 Heun sample grids (PNG)
+    /usr/bin/python3 tools/check_demo_experts.py bpd --expert quality --images 32  # -> <out>/bpd_quality.json
+    /usr/bin/python3 tools/check_demo_experts.py fid --samples 1000          # -> <out>/fid.json
+
+Outputs go to --out, by default results/demo_checks/ of the repository (created when missing).
 
 * Sampler: EDM Heun, Karras et al. 2022 Alg. 2 with S_churn = 0 (docs/sampling.md): σ_i = (σ_max^(1/ρ) + i/(N−1)
   (σ_min^(1/ρ) − σ_max^(1/ρ)))^ρ, σ_N = 0, float64 state, sample i drawn from its own generator seeded seed_base + i.
@@ -31,7 +33,8 @@ from scipy.integrate import solve_ivp
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from train_demo_experts import DATA_DIR, load_fashion_mnist, sha256_of as file_sha256  # noqa: E402
 
-MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+MODELS = os.path.join(ROOT, "models")
 
 
 def load_expert(models, name):
@@ -61,7 +64,7 @@ def check(args):
     print(f"classifier_features: ok feature_dim {c.feature_dim} name {c.name}")
     total = sum(os.path.getsize(os.path.join(args.models, f)) for f in os.listdir(args.models))
     print(f"models/ total {total / 2**20:.2f} MiB")
-    assert total < 20 * 2**20, "models/ must stay under 20 MiB (issue 5)"
+    assert total < 20 * 2**20, "models/ must stay under 20 MiB (the bundled demo stays small enough to clone)"
 
 
 # ---------------------------------------------------------------------------------------------- sampling
@@ -360,7 +363,8 @@ def main(argv):
     p.add_argument("command", choices=["check", "grid", "bpd", "fid"])
     p.add_argument("--models", default=MODELS)
     p.add_argument("--data", default=DATA_DIR)
-    p.add_argument("--out", default="/work/train")
+    p.add_argument("--out", default=os.path.join(ROOT, "results", "demo_checks"),
+                   help="output folder (default: results/demo_checks of the repository)")
     p.add_argument("--expert", choices=["quality", "likelihood"], default="quality")
     p.add_argument("--images", type=int, default=32)
     p.add_argument("--samples", type=int, default=1000)
@@ -374,6 +378,8 @@ def main(argv):
     p.add_argument("--switch-sigma", type=float, nargs="*", default=[])
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
+    if args.command != "check":
+        os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(args.threads)
     {"check": check, "grid": grid, "bpd": bpd, "fid": fid}[args.command](args)
 

@@ -1,4 +1,4 @@
-"""Network definitions for the bundled Fashion-MNIST demo models (issue 5, docs/experts.md, docs/metrics.md).
+"""Network definitions for the bundled Fashion-MNIST demo models (docs/experts.md, docs/metrics.md).
 
 Everything here is TorchScript-scriptable so that `train_demo_experts.py` can export it for libtorch 1.13:
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Issue 5, evidence 1: do the bundled demo experts show the trade-off the paper starts from? Measured with
+"""Do the bundled demo experts show the trade-off the paper starts from? Measured with
 switchdiff's own commands, as paired comparisons (same seeds, same test images, same dequantization noise).
 
     /usr/bin/python3 tools/evaluate_demo_experts.py [--samples 1000] [--test-images 64] [--out results/demo_evaluation]

@@ -10,6 +10,9 @@ PACKAGES=(
   dataset-fashion-mnist
   chromium fonts-dejavu-core  # tests/analysis/test_report.py opens the HTML report in headless chromium
   munge slurmctld slurmd slurm-client
+  shellcheck    # tests/docs/shellcheck.sh (CTest shellcheck): every tracked shell script passes it
+  clang-format  # the layout of C++ changes before a commit (docs/style.md#commits)
+  strace        # tests/faults/test_kill_injection.py: SIGKILL injected at the N-th file system call
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -2,8 +2,8 @@
 
 Flax computes in NHWC; this port computes in NCHW and converts the weights once when loading:
 a Conv kernel [kh, kw, in, out] becomes [out, in, kh, kw], a Dense kernel [in, out] becomes [out, in].
-The network, with c = the model's config (configs/cifar10.py: sm_n_embd 128, sm_n_layer 32, no attention
-in the down/up path, Fourier features on, gamma_min -13.3, gamma_max 5):
+The network, with c = the model's config (google-research/vdm/configs/cifar10.py: sm_n_embd 128, sm_n_layer 32,
+no attention in the down/up path, Fourier features on, gamma_min -13.3, gamma_max 5):
   t = (gamma - gamma_min) / (gamma_max - gamma_min)                    (config constants, not the learned schedule)
   cond = swish(dense1(swish(dense0([sinusoidal(1000 t, n_embd), conditioning = 0]))))
   h = conv_in([z, sin(2^k 2 pi z), cos(2^k 2 pi z)], k = 6, 7)          (Base2FourierFeatures(6, 8, 1))

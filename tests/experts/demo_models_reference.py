@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Python side of test_demo_models.cpp: runs the bundled models/*.pt with Debian's python3-torch on fixed
 inputs and writes inputs and outputs as raw little-endian arrays, so the C++ test can check that LibTorch
-gives the same numbers (issue 5, evidence 4).
+gives the same numbers as the Python that trained and exported them.
 
     demo_models_reference.py MODELS_DIR FASHION_MNIST_T10K_IMAGES_GZ OUT_DIR
 

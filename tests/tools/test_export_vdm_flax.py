@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Tests of tools/export_vdm_flax.py on checkpoints written here in flax's msgpack layout.
 
-The checkpoint has the tree names and shapes of VDM's cifar10 config (google-research/vdm model_vdm.py,
-configs/cifar10.py) at a smaller width and depth, filled with random numbers (so a swapped kernel axis
+The checkpoint has the tree names and shapes of VDM's cifar10 config (google-research/vdm/model_vdm.py and
+google-research/vdm/configs/cifar10.py) at a smaller width and depth, filled with random numbers (so a swapped kernel axis
 shows), inside a TrainState-like state dict (step, params, ema_params, opt_state). The oracle is a float64
 NumPy forward pass of the Flax ScoreUNet written here in NHWC, as Flax computes it; it shares no code with
 the exporter. The exported file then runs through `switchdiff nll` and `switchdiff sample` merged with an
@@ -32,7 +32,7 @@ import tiny_networks as tn  # noqa: E402
 
 C_VDM = 127.5 / 128.0
 N_EMBD, N_LAYER = 64, 2  # cifar10: 128 and 32
-GAMMA_MIN, GAMMA_MAX = -13.3, 5.0  # configs/cifar10.py (the time embedding's normalisation)
+GAMMA_MIN, GAMMA_MAX = -13.3, 5.0  # google-research/vdm/configs/cifar10.py (the time embedding's normalisation)
 LEARNED_B, LEARNED_W = -13.1, -17.9  # gamma(t) = b + |w| t: trained range gamma [-13.1, 4.8]
 SMALL_ARGS = ["--config", "cifar10", "--sm-n-embd", N_EMBD, "--sm-n-layer", N_LAYER, "--resolution", 8]
 
