@@ -1,4 +1,4 @@
-// Likelihood benchmark (issue 3; not a test): NFE per image and wall time of our PF-ODE solver against the
+// Likelihood benchmark (docs/performance.md; not a test): NFE per image and wall time of our PF-ODE solver against the
 // score_sde-style Python reference of tests/likelihood/score_sde_reference.py, on the same TorchScript expert(s),
 // images, dequantization and probe noise and tolerance, measured in the same run. Model loading and Python start-up
 // are excluded on both sides, and each side solves once untimed first (warm caches). Run

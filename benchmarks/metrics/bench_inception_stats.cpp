@@ -1,5 +1,6 @@
-// Issue 4 benchmark: time to accumulate Inception statistics (float64 n, sum f, sum f f^T) as a fraction of
-// the feature extractor's forward time on the same batches (goal < 5%), and peak memory (getrusage).
+// Benchmark of docs/metrics.md#sufficient-statistics: time to accumulate Inception statistics (float64 n, sum f, sum f
+// f^T) as a fraction of the feature extractor's forward time on the same batches (goal < 5%), and peak memory
+// (getrusage).
 //
 // Extractor: $SWITCHDIFF_BENCH_EXTRACTOR, else an Inception-cost stand-in (about 6.7 GFLOP per image at
 // 299x299, F = 2048) written once by make_bench_extractor.py. Threads: torch's default unless

@@ -1,5 +1,5 @@
-// `switchdiff info FILE`: any switchdiff HDF5 output as text (docs/cli.md, docs/formats.md): the run's root attributes, the
-// sweep table when /sweep exists, else every dataset (shape, dtype, value of scalars) with its attributes.
+// `switchdiff info FILE`: any switchdiff HDF5 output as text (docs/cli.md, docs/formats.md): the run's root attributes,
+// the sweep table when /sweep exists, else every dataset (shape, dtype, value of scalars) with its attributes.
 #include <fmt/format.h>
 
 #include <cmath>

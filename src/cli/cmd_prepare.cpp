@@ -32,7 +32,6 @@ std::vector<std::string> split_inputs(const std::string& list) {
   return inputs;
 }
 
-
 }  // namespace
 
 Command prepare_command() {

@@ -1,5 +1,6 @@
 // `switchdiff stats`: feature statistics (mu, sigma, n and the raw sums) of a dataset or samples file,
-// docs/metrics.md, docs/cli.md. Sharded over ranks; the result does not depend on the rank count (pipeline/stats_job.h).
+// docs/metrics.md, docs/cli.md. Sharded over ranks; the result does not depend on the rank count
+// (pipeline/stats_job.h).
 #include <fmt/format.h>
 
 #include "cli/commands.h"

@@ -1,5 +1,5 @@
-// `switchdiff sweep`: the main job (docs/cli.md, docs/formats.md). For every switch sigma of the sweep: samples, FID, bits/dim;
-// one results file. Without --config it runs the bundled Fashion-MNIST demo (configs/demo.ini).
+// `switchdiff sweep`: the main job (docs/cli.md, docs/formats.md). For every switch sigma of the sweep: samples, FID,
+// bits/dim; one results file. Without --config it runs the bundled Fashion-MNIST demo (configs/demo.ini).
 #include <fmt/format.h>
 
 #include <cmath>
@@ -29,9 +29,8 @@ bool decides_results(const std::string& key) {
   const std::string section = key.substr(0, key.find('.'));
   if (section == "output" || section == "run") return false;
   // The point list is not part of the identity either: a finished sweep may gain new switch sigmas.
-  return key != "sweep.task" && key != "sweep.keep_samples" && key != "sweep.preview_images" &&
-         key != "sweep.sigmas" && key != "sweep.steps" &&
-         !(key.size() > 6 && key.compare(key.size() - 6, 6, ".batch") == 0);
+  return key != "sweep.task" && key != "sweep.keep_samples" && key != "sweep.preview_images" && key != "sweep.sigmas" &&
+         key != "sweep.steps" && !(key.size() > 6 && key.compare(key.size() - 6, 6, ".batch") == 0);
 }
 
 std::string sweep_identity(const core::Config& config) {
@@ -68,9 +67,10 @@ void print_summary(const pipeline::SweepJob& job, const pipeline::SweepOutcome& 
   }
   core::info("{:<28} {}", "time", core::format_duration(outcome.seconds));
   if (!outcome.assembled && outcome.pending_blocks > 0) {
-    core::info("{} blocks of the pass are still missing: other array tasks compute them, or run this command "
-               "without sweep.task to compute them and assemble the results",
-               outcome.pending_blocks);
+    core::info(
+        "{} blocks of the pass are still missing: other array tasks compute them, or run this command "
+        "without sweep.task to compute them and assemble the results",
+        outcome.pending_blocks);
   }
 }
 
@@ -121,14 +121,15 @@ void print_dry_run(const pipeline::SweepJob& job) {
   for (const auto& p : job.points) {
     const auto it = status.find(p.switch_sigma);
     const bool done = it != status.end() && it->second == pipeline::kDone;
-    points += fmt::format("{}\n    {{\"switch_sigma\": {}, \"switch_step\": {}, \"done\": {}}}", points.empty() ? "" : ",",
-                          json_number(p.switch_sigma), p.switch_step, done ? "true" : "false");
+    points +=
+        fmt::format("{}\n    {{\"switch_sigma\": {}, \"switch_step\": {}, \"done\": {}}}", points.empty() ? "" : ",",
+                    json_number(p.switch_sigma), p.switch_step, done ? "true" : "false");
   }
   std::string images = "null";
   if (test_images) {
     const dist::ShardPlan plan(*test_images, job.nll_batch, 1);
-    images = fmt::format("{{\"count\": {}, \"batch\": {}, \"blocks\": {}}}", *test_images, job.nll_batch,
-                         plan.num_blocks());
+    images =
+        fmt::format("{{\"count\": {}, \"batch\": {}, \"blocks\": {}}}", *test_images, job.nll_batch, plan.num_blocks());
   }
   fmt::print(
       "{{\n  \"output\": \"{}\",\n  \"points\": [{}\n  ],\n  \"samples\": {{\"count\": {}, \"seed_base\": {}, "

@@ -58,8 +58,8 @@ void sampler_keys(core::Config& c) {
              integer_in(1, 100000)});
   c.declare({"sampler.rho", num(d.schedule.rho), "EDM grid exponent rho", number_in(1e-6)});
   c.declare({"sampler.sigma_min", num(d.schedule.sigma_min), "lowest nonzero noise level of the grid", number_in(0)});
-  c.declare({"sampler.sigma_max", num(d.schedule.sigma_max), "highest noise level (initial noise scale)",
-             number_in(0)});
+  c.declare(
+      {"sampler.sigma_max", num(d.schedule.sigma_max), "highest noise level (initial noise scale)", number_in(0)});
   c.declare({"sampler.churn", num(d.churn), "S_churn (0 = deterministic)", number_in(0)});
   c.declare({"sampler.s_min", num(d.s_min), "S_min: churn only where sigma >= s_min", number_in(0, kInf, true)});
   c.declare({"sampler.s_max", num(d.s_max), "S_max: churn only where sigma <= s_max", number_in(0, kInf, true)});
@@ -68,22 +68,21 @@ void sampler_keys(core::Config& c) {
 
 void nll_keys(core::Config& c) {
   const likelihood::LikelihoodOptions d;
-  c.declare({"nll.dataset", "", "dataset file (HDF5 /images uint8 [N,C,H,W], see `switchdiff prepare`)",
-             input_file()});
-  c.declare({"nll.count", "", "first N test images (all if absent; 0 in a sweep: no bits/dim)",
-             integer_in(0, kMaxCount)});
+  c.declare({"nll.dataset", "", "dataset file (HDF5 /images uint8 [N,C,H,W], see `switchdiff prepare`)", input_file()});
+  c.declare(
+      {"nll.count", "", "first N test images (all if absent; 0 in a sweep: no bits/dim)", integer_in(0, kMaxCount)});
   c.declare({"nll.batch", num(pipeline::NllJob{}.batch), "images per solver batch (results do not depend on it)",
              integer_in(1, 1e6)});
   c.declare({"nll.rtol", num(d.ode.rtol), "relative tolerance of Dormand-Prince", number_in(1e-300)});
   c.declare({"nll.atol", num(d.ode.atol), "absolute tolerance of Dormand-Prince", number_in(1e-300)});
-  c.declare({"nll.sigma_min", num(d.ode.sigma_min), "lower limit of the PF-ODE (recorded with results)",
-             number_in(1e-300)});
+  c.declare(
+      {"nll.sigma_min", num(d.ode.sigma_min), "lower limit of the PF-ODE (recorded with results)", number_in(1e-300)});
   c.declare({"nll.sigma_max", num(d.ode.sigma_max), "upper limit of the PF-ODE; prior N(0, sigma_max^2 I)",
              number_in(1e-300)});
   c.declare({"nll.divergence", likelihood::to_string(d.ode.divergence), "hutchinson | exact",
              one_of({"hutchinson", "exact"})});
-  c.declare({"nll.probe", likelihood::to_string(d.ode.probe), "rademacher | gaussian",
-             one_of({"rademacher", "gaussian"})});
+  c.declare(
+      {"nll.probe", likelihood::to_string(d.ode.probe), "rademacher | gaussian", one_of({"rademacher", "gaussian"})});
   c.declare({"nll.dequantization", likelihood::to_string(d.dequantization),
              "PF-ODE bins: grid (centred on the training grid k/127.5 - 1, + log2 127.5) | score_sde ((k + u) 2/256 "
              "- 1, + 7); docs/likelihood.md",
@@ -112,17 +111,18 @@ void declare_sections(core::Config& c, const std::vector<std::string>& sections)
     if (s == "experts") {
       experts_keys(c);
     } else if (s == "switch") {
-      c.declare({"switch.sigma", "", "switch sigma eta: quality expert where sigma > eta (0 = quality alone)",
-                 number_in(0)});
+      c.declare(
+          {"switch.sigma", "", "switch sigma eta: quality expert where sigma > eta (0 = quality alone)", number_in(0)});
       c.declare({"switch.step", "", "switch at grid index k instead: eta = sigma_k of the sampler grid",
                  integer_in(0, 100000)});
     } else if (s == "sweep") {
       const pipeline::SweepJob sweep;
-      c.declare({"sweep.sigmas", "", "explicit list of switch sigmas, e.g. 0, 0.06, 0.3, 1.0, 80",
-                 core::number_list_in(0)});
+      c.declare(
+          {"sweep.sigmas", "", "explicit list of switch sigmas, e.g. 0, 0.06, 0.3, 1.0, 80", core::number_list_in(0)});
       c.declare({"sweep.steps", "", "'all' (every grid index and both pure experts) or a list of grid indices"});
-      c.declare({"sweep.task", "", "i/n: compute only the i-th of n equal ranges of the budget's blocks (SLURM array "
-                                   "task i of n); the run that finds every block done assembles the results"});
+      c.declare({"sweep.task", "",
+                 "i/n: compute only the i-th of n equal ranges of the budget's blocks (SLURM array "
+                 "task i of n); the run that finds every block done assembles the results"});
       c.declare({"sweep.keep_samples", sweep.keep_samples ? "true" : "false",
                  "also write every point's samples to <output>.samples/point_<k>.h5 (else only the preview "
                  "images are kept)",
@@ -139,16 +139,17 @@ void declare_sections(core::Config& c, const std::vector<std::string>& sections)
       const pipeline::SampleJob samples;
       c.declare({"samples.count", num(samples.count), "number of samples (FID: 50000; 0 in a sweep: no FID)",
                  integer_in(0, kMaxCount)});
-      c.declare({"samples.seed_base", num(samples.seed_base), "sample i uses seed seed_base + i",
-                 integer_in(0, kMaxSeed)});
-      c.declare({"samples.batch", num(samples.batch), "samples per batch (results do not depend on it)",
-                 integer_in(1, 1e6)});
+      c.declare(
+          {"samples.seed_base", num(samples.seed_base), "sample i uses seed seed_base + i", integer_in(0, kMaxSeed)});
+      c.declare(
+          {"samples.batch", num(samples.batch), "samples per batch (results do not depend on it)", integer_in(1, 1e6)});
     } else if (s == "nll") {
       nll_keys(c);
     } else if (s == "fid") {
       c.declare({"fid.extractor", "", "feature extractor (TorchScript: uint8 [B,3,H,W] -> [B,F])", input_file()});
       c.declare({"fid.reference", "", "reference statistics: HDF5 (/mu, /sigma, /n) or EDM .npz", input_file()});
-      c.declare({"fid.batch", num(pipeline::FeatureStatsOptions{}.batch), "images per extractor batch", integer_in(1, 1e6)});
+      c.declare(
+          {"fid.batch", num(pipeline::FeatureStatsOptions{}.batch), "images per extractor batch", integer_in(1, 1e6)});
     } else if (s == "output") {
       c.declare({"output.path", "", "output HDF5 file"});
     } else if (s == "run") {

@@ -31,9 +31,7 @@ void log_info(const std::string& message) {
   std::fflush(stdout);
 }
 
-void log_warning(const std::string& message) {
-  std::cerr << rank_tag() << " warning: " << message << std::endl;
-}
+void log_warning(const std::string& message) { std::cerr << rank_tag() << " warning: " << message << std::endl; }
 
 std::string format_duration(double seconds) {
   if (!(seconds >= 0) || seconds > 1e8) return "--";
@@ -78,9 +76,9 @@ void Progress::update(int64_t done) {
   const double rate = elapsed > 0 ? static_cast<double>(done_) / elapsed : 0.0;
   const double remaining = rate > 0 ? static_cast<double>(total_ - done_) / rate : -1.0;
   const double percent = total_ > 0 ? 100.0 * static_cast<double>(done_) / static_cast<double>(total_) : 100.0;
-  const std::string line = fmt::format("{}: {}/{} {} ({:.1f}%), {:.3g} {}/s, elapsed {}, ETA {}", label_, done_,
-                                       total_, unit_, percent, rate, unit_, format_duration(elapsed),
-                                       format_duration(remaining));
+  const std::string line =
+      fmt::format("{}: {}/{} {} ({:.1f}%), {:.3g} {}/s, elapsed {}, ETA {}", label_, done_, total_, unit_, percent,
+                  rate, unit_, format_duration(elapsed), format_duration(remaining));
   if (stdout_is_terminal()) {
     std::fprintf(stdout, "\r%s\033[K", line.c_str());  // overwrite the previous update, clear the rest
     std::fflush(stdout);
@@ -94,9 +92,9 @@ void Progress::finish() {
   if (finished_) return;
   finished_ = true;
   const double elapsed = elapsed_seconds();
-  const std::string line = fmt::format("{}: done, {} {} in {} ({:.3g} {}/s)", label_, done_, unit_,
-                                       format_duration(elapsed),
-                                       elapsed > 0 ? static_cast<double>(done_) / elapsed : 0.0, unit_);
+  const std::string line =
+      fmt::format("{}: done, {} {} in {} ({:.3g} {}/s)", label_, done_, unit_, format_duration(elapsed),
+                  elapsed > 0 ? static_cast<double>(done_) / elapsed : 0.0, unit_);
   if (overwriting_ && log_rank() == 0) {
     std::fprintf(stdout, "\r%s\033[K\n", line.c_str());
     std::fflush(stdout);

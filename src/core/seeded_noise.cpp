@@ -45,9 +45,8 @@ at::Tensor SeededNoise::rand(at::IntArrayRef per_sample_shape) {
 }
 
 at::Tensor SeededNoise::rademacher(at::IntArrayRef per_sample_shape) {
-  return stack_draws(generators_, [&](at::Generator& g) {
-    return at::randint(0, 2, per_sample_shape, g, at::kFloat) * 2 - 1;
-  });
+  return stack_draws(generators_,
+                     [&](at::Generator& g) { return at::randint(0, 2, per_sample_shape, g, at::kFloat) * 2 - 1; });
 }
 
 std::string SeededNoise::describe() const {

@@ -1,7 +1,7 @@
 #pragma once
-// Per-sample random streams (docs/sampling.md, docs/likelihood.md). Sample i of a budget owns a CPU generator seeded with
-// its own seed, with the semantics of torch.Generator().manual_seed(seed) (EDM's
-// StackedRandomGenerator), so a sample's noise never depends on its batch-mates, batch size or rank.
+// Per-sample random streams (docs/sampling.md, docs/likelihood.md). Sample i of a budget owns a CPU generator seeded
+// with its own seed, with the semantics of torch.Generator().manual_seed(seed) (EDM's StackedRandomGenerator), so a
+// sample's noise never depends on its batch-mates, batch size or rank.
 #include <cstdint>
 #include <vector>
 

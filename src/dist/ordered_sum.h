@@ -1,5 +1,5 @@
 #pragma once
-// Rank-count independent reductions over a ShardPlan (docs/style.md: "bitwise equal where cheap").
+// Rank-count independent reductions over a ShardPlan (docs/style.md#determinism: bitwise equal where that is cheap).
 //
 // Floating-point addition is not associative, so summing each rank's partial and then the ranks' sums
 // would change the last bits with W. Instead every block's partial travels in its own slot of a

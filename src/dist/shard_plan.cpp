@@ -39,7 +39,7 @@ std::vector<Block> ShardPlan::blocks_for_rank(int rank) const {
   }
   std::vector<Block> blocks;
   // Stops before b + world_size_ could pass num_blocks_ (and, near 2^63, overflow).
-  for (int64_t b = rank; b < num_blocks_; b = num_blocks_ - b > world_size_ ? b + world_size_ : num_blocks_) {
+  for (int64_t b = rank; b<num_blocks_; b = num_blocks_ - b> world_size_ ? b + world_size_ : num_blocks_) {
     blocks.push_back(block(b));
   }
   return blocks;

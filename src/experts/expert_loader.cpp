@@ -18,9 +18,10 @@ std::shared_ptr<const Denoiser> load_expert(const ExpertSpec& spec, c10::Device 
   const std::string file = expert_file(spec.path);
   std::error_code ec;
   if (std::filesystem::is_directory(file, ec)) {
-    throw make_error<InputError>("{}: is a directory, not a model file; give the expert's TorchScript file (or "
-                                 "gmm:<parameter file>)",
-                                 spec.path);
+    throw make_error<InputError>(
+        "{}: is a directory, not a model file; give the expert's TorchScript file (or "
+        "gmm:<parameter file>)",
+        spec.path);
   }
   if (is_gaussian_mixture(spec.path)) return GaussianMixtureExpert::from_file(file);
   return std::make_shared<TorchScriptExpert>(spec, device);

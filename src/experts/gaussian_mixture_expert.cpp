@@ -93,7 +93,8 @@ GaussianMixtureExpert::GaussianMixtureExpert(ImageShape shape, std::vector<Compo
 
 std::unique_ptr<GaussianMixtureExpert> GaussianMixtureExpert::from_file(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw make_error<InputError>("gmm:{}: cannot open the Gaussian-mixture parameter file; check the path", path);
+  if (!in)
+    throw make_error<InputError>("gmm:{}: cannot open the Gaussian-mixture parameter file; check the path", path);
   TokenReader reader(in, "gmm:" + path);
   reader.expect("gmm");
   const double version = reader.number("format version");
@@ -141,8 +142,8 @@ at::Tensor GaussianMixtureExpert::component_log_joint(const at::Tensor& x_flat, 
   std::vector<at::Tensor> log_joint;
   std::vector<at::Tensor> means;
   for (size_t k = 0; k < means_.size(); ++k) {
-    const at::Tensor residual = x_flat - means_[k];                      // [B, D]
-    const at::Tensor rotated = at::matmul(residual, eigenvectors_[k]);   // U^T r per row
+    const at::Tensor residual = x_flat - means_[k];                             // [B, D]
+    const at::Tensor rotated = at::matmul(residual, eigenvectors_[k]);          // U^T r per row
     const at::Tensor total_variance = eigenvalues_[k].unsqueeze(0) + variance;  // lambda + sigma^2, [B, D]
     const at::Tensor quadratic = (rotated * rotated / total_variance).sum(1);
     const at::Tensor log_det = at::log(total_variance).sum(1);
@@ -175,8 +176,7 @@ at::Tensor GaussianMixtureExpert::sample(int64_t n, at::Generator generator) con
   const int64_t d = shape_.dims();
   std::vector<double> weights;
   for (const double lw : log_weights_) weights.push_back(std::exp(lw));
-  const at::Tensor component =
-      at::multinomial(at::tensor(weights, at::kDouble), n, /*replacement=*/true, generator);
+  const at::Tensor component = at::multinomial(at::tensor(weights, at::kDouble), n, /*replacement=*/true, generator);
   const at::Tensor z = at::randn({n, d}, generator, at::kDouble);
   at::Tensor out = at::empty({n, d}, at::kDouble);
   for (size_t k = 0; k < means_.size(); ++k) {

@@ -50,7 +50,8 @@ class GaussianMixtureExpert final : public Denoiser {
 
  private:
   // Per image and component: log(w_k N(x; m_k, S_k + s^2 I)) [B, K] and, if wanted, E[y|x,k] [B, K, D].
-  at::Tensor component_log_joint(const at::Tensor& x_flat, const at::Tensor& sigma, at::Tensor* conditional_means) const;
+  at::Tensor component_log_joint(const at::Tensor& x_flat, const at::Tensor& sigma,
+                                 at::Tensor* conditional_means) const;
 
   ImageShape shape_;
   std::string name_;

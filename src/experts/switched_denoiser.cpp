@@ -11,9 +11,10 @@ namespace switchdiff::experts {
 
 void check_switch_sigma(double switch_sigma, const std::string& key) {
   if (!std::isfinite(switch_sigma) || switch_sigma < 0) {
-    throw make_error<ConfigError>("{} = {} is not allowed: a switch sigma must be finite and >= 0 (0 = quality expert "
-                                  "alone, >= sampler sigma_max = likelihood expert alone)",
-                                  key, switch_sigma);
+    throw make_error<ConfigError>(
+        "{} = {} is not allowed: a switch sigma must be finite and >= 0 (0 = quality expert "
+        "alone, >= sampler sigma_max = likelihood expert alone)",
+        key, switch_sigma);
   }
 }
 
@@ -25,23 +26,24 @@ SwitchedDenoiser::SwitchedDenoiser(std::vector<std::shared_ptr<const Denoiser>> 
       images_(experts_.size()) {
   if (experts_.empty()) throw ConfigError("a merged model needs at least one expert");
   if (switch_sigmas_.size() + 1 != experts_.size()) {
-    throw make_error<ConfigError>("{} experts need {} switching sigmas, got {}", experts_.size(),
-                                  experts_.size() - 1, switch_sigmas_.size());
+    throw make_error<ConfigError>("{} experts need {} switching sigmas, got {}", experts_.size(), experts_.size() - 1,
+                                  switch_sigmas_.size());
   }
   for (size_t i = 0; i < switch_sigmas_.size(); ++i) {
     check_switch_sigma(switch_sigmas_[i], "switch sigma");
     if (i > 0 && !(switch_sigmas_[i] > switch_sigmas_[i - 1])) {
-      throw make_error<ConfigError>("switch sigmas must be strictly descending (experts from the highest noise "
-                                    "down), got {} after {}",
-                                    switch_sigmas_[i - 1], switch_sigmas_[i]);
+      throw make_error<ConfigError>(
+          "switch sigmas must be strictly descending (experts from the highest noise "
+          "down), got {} after {}",
+          switch_sigmas_[i - 1], switch_sigmas_[i]);
     }
   }
   for (const auto& e : experts_) {
     if (e->image_shape() != experts_.front()->image_shape()) {
-      throw make_error<InputError>("{}: expects {} images but {} expects {}; all experts of a merge must share one "
-                                   "image shape (export them for the same dataset)",
-                                   e->name(), e->image_shape().str(), experts_.front()->name(),
-                                   experts_.front()->image_shape().str());
+      throw make_error<InputError>(
+          "{}: expects {} images but {} expects {}; all experts of a merge must share one "
+          "image shape (export them for the same dataset)",
+          e->name(), e->image_shape().str(), experts_.front()->name(), experts_.front()->image_shape().str());
     }
   }
 }
@@ -67,9 +69,10 @@ at::Tensor SwitchedDenoiser::checked(size_t band, const at::Tensor& x, const at:
   if (!at::isfinite(out).all().item<bool>()) {
     const at::Tensor bad_rows = at::nonzero(~at::isfinite(out.reshape({out.size(0), -1})).all(1)).reshape(-1);
     const double bad_sigma = sigma.to(at::kDouble)[bad_rows[0].item<int64_t>()].item<double>();
-    throw make_error<InputError>("{}: non-finite output (NaN or Inf) at sigma = {:.6g} for {} of {} images in the "
-                                 "batch; check the checkpoint and its export, and the expert's trained sigma range",
-                                 experts_[band]->name(), bad_sigma, bad_rows.numel(), out.size(0));
+    throw make_error<InputError>(
+        "{}: non-finite output (NaN or Inf) at sigma = {:.6g} for {} of {} images in the "
+        "batch; check the checkpoint and its export, and the expert's trained sigma range",
+        experts_[band]->name(), bad_sigma, bad_rows.numel(), out.size(0));
   }
   return out;
 }

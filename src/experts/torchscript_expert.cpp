@@ -58,7 +58,8 @@ T require(const std::optional<T>& value, const std::string& path, const std::str
 Parameterization parse_parameterization(const std::string& text, const std::string& path) {
   if (text == "edm") return Parameterization::kEdm;
   if (text == "vdm") return Parameterization::kVdm;
-  throw make_error<InputError>("{}: parameterization '{}' is not supported; use 'edm' or 'vdm' (docs/experts.md)", path, text);
+  throw make_error<InputError>("{}: parameterization '{}' is not supported; use 'edm' or 'vdm' (docs/experts.md)", path,
+                               text);
 }
 
 }  // namespace

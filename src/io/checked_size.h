@@ -34,8 +34,8 @@ constexpr int64_t kMaxDecodedBytesPerFileByte = 1032;
 
 // True when `bytes` of decoded data can come from a file of `file_bytes` bytes.
 inline bool fits_in_file(int64_t bytes, uintmax_t file_bytes) {
-  const auto limit = checked_mul(static_cast<int64_t>(std::min<uintmax_t>(file_bytes, INT64_MAX / 2048)),
-                                 kMaxDecodedBytesPerFileByte);
+  const auto limit =
+      checked_mul(static_cast<int64_t>(std::min<uintmax_t>(file_bytes, INT64_MAX / 2048)), kMaxDecodedBytesPerFileByte);
   return bytes >= 0 && limit && bytes <= *limit + 4096;
 }
 

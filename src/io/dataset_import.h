@@ -1,5 +1,5 @@
 #pragma once
-// Importers behind `switchdiff prepare` (docs/formats.md, issue 5): recognise the source by content and build the
+// Importers behind `switchdiff prepare` (docs/formats.md#dataset-files): recognise the source by content and build the
 // in-memory dataset that write_dataset_file() stores.
 //
 //  idx       MNIST / Fashion-MNIST images (magic 0x00000803, [N, H, W] -> [N, 1, H, W]), plain or gzip; labels

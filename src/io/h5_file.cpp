@@ -78,7 +78,8 @@ std::string system_reason(const std::string& hdf5_message) {
   const size_t start = hdf5_message.find(key);
   if (start == std::string::npos) return "";
   const size_t end = hdf5_message.find('\'', start + key.size());
-  return hdf5_message.substr(start + key.size(), end == std::string::npos ? std::string::npos : end - start - key.size());
+  return hdf5_message.substr(start + key.size(),
+                             end == std::string::npos ? std::string::npos : end - start - key.size());
 }
 
 // "(HDF5: <message>)", the system's reason first when there is one (the driver message is long: offsets, sizes).

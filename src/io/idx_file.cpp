@@ -87,7 +87,7 @@ IdxArray parse_idx(const std::string& bytes, const std::string& path, int expect
         "{}: the IDX header declares {} = {} bytes of data after {} header bytes, the file "
         "has {} ({}); re-download or re-extract it",
         path, extents, count ? std::to_string(*count) : "more than 2^63", header, available,
-        !count                                 ? "a corrupt header"
+        !count                                      ? "a corrupt header"
         : available < static_cast<uint64_t>(*count) ? "truncated"
                                                     : "extra bytes at the end");
   }

@@ -164,8 +164,8 @@ void check_member_size(const zip_stat_t& stat, const std::string& source, uintma
 int64_t NpyArray::num_elements() const {
   const std::optional<int64_t> n = checked_product(shape);
   if (!n) {
-    throw make_error<InputError>("{}: shape {} has more than 2^63 elements: a corrupt header; {}", source,
-                                 shape_text(), kResave);
+    throw make_error<InputError>("{}: shape {} has more than 2^63 elements: a corrupt header; {}", source, shape_text(),
+                                 kResave);
   }
   return *n;
 }
@@ -288,7 +288,7 @@ NpyArray parse_npy(std::string_view bytes, const std::string& source) {
     throw make_error<InputError>("{}: {} {} needs {} data bytes, the file has {} ({}); {}", source, array.dtype_name(),
                                  array.shape_text(), expected_bytes ? std::to_string(*expected_bytes) : "over 2^63",
                                  available,
-                                 !expected_bytes ? "a corrupt header"
+                                 !expected_bytes                                      ? "a corrupt header"
                                  : available < static_cast<uint64_t>(*expected_bytes) ? "truncated"
                                                                                       : "extra bytes after the array",
                                  kResave);

@@ -21,13 +21,14 @@ void check_png_destination(const std::string& path, const std::string& option) {
   std::error_code error;
   if (std::filesystem::exists(path, error)) {
     throw make_error<ConfigError>(
-        "{} {}: the file already exists and results are never overwritten; choose another path or delete it",
-        option, path);
+        "{} {}: the file already exists and results are never overwritten; choose another path or delete it", option,
+        path);
   }
   if (!std::filesystem::exists(folder, error)) {
-    throw make_error<ConfigError>("{} {}: the folder {} does not exist; create it first (mkdir -p {}) or choose "
-                                  "another path",
-                                  option, path, folder.string(), folder.string());
+    throw make_error<ConfigError>(
+        "{} {}: the folder {} does not exist; create it first (mkdir -p {}) or choose "
+        "another path",
+        option, path, folder.string(), folder.string());
   }
   if (!std::filesystem::is_directory(folder, error)) {
     throw make_error<ConfigError>("{} {}: {} is not a folder; choose another path", option, path, folder.string());

@@ -95,9 +95,10 @@ at::Tensor read_float_dataset(const H5File& file, const std::string& key, std::v
   const std::optional<int64_t> count = checked_product(info.shape);
   const uintmax_t file_bytes = std::filesystem::file_size(file.path());
   if (!count || *count > INT64_MAX / 8 || !fits_in_file(*count * 4, file_bytes)) {
-    throw make_error<InputError>("{}:{} declares shape {}, more values than the {}-byte file can hold: a damaged "
-                                 "file; {}",
-                                 file.path(), key, shape_text(info.shape), file_bytes, kRecompute);
+    throw make_error<InputError>(
+        "{}:{} declares shape {}, more values than the {}-byte file can hold: a damaged "
+        "file; {}",
+        file.path(), key, shape_text(info.shape), file_bytes, kRecompute);
   }
   *shape = info.shape;
   return to_tensor(file.read<double>(key), info.shape);
@@ -223,8 +224,8 @@ void write_feature_statistics(H5File& file, const FeatureStatistics& stats) {
   file.set_string_attribute("/", "extractor_sha256", stats.extractor.sha256);
   file.set_string_attribute("/", "extractor_path", stats.extractor.path);
   file.set_int_attribute("/", "feature_dim", f);
-  file.set_string_attribute("/", "statistics",
-                            "mu = sum/n, sigma = (sum_outer - n mu mu^T)/(n - 1), float64 (docs/metrics.md, EDM fid.py)");
+  file.set_string_attribute(
+      "/", "statistics", "mu = sum/n, sigma = (sum_outer - n mu mu^T)/(n - 1), float64 (docs/metrics.md, EDM fid.py)");
   if (stats.inception_score) {
     const InceptionScoreRecord& is = *stats.inception_score;
     file.write<double>("/inception_score", {}, &is.mean);

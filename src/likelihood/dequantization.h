@@ -1,10 +1,10 @@
 #pragma once
-// From 8-bit pixels to a continuous density and back to bits/dim (docs/likelihood.md; docs/likelihood.md).
-// Both expert kinds are trained on the grid x_k = k/127.5 - 1 in switchdiff's (EDM) coordinates, spacing 2/255:
-// EDM directly, VDM on f_k = (k - 127.5)/128 = c x_k with c = 127.5/128 its data_scale (docs/experts.md).
-// Uniform dequantization y = a + w (k + u), u ~ U[0, 1) per pixel, fills bin k of width w; the probability of the
-// pixels is P(k) = int_bins p(y) dy = w^D E_u[p(y)], so by Jensen -log2 P(k) <= E_u[-log2 p(y)] - D log2 w, and
-// per image (one u per repeat)
+// From 8-bit pixels to a continuous density and back to bits/dim
+// (docs/likelihood.md#pf-ode-uniform-dequantization-two-conventions). Both expert kinds are trained on the grid x_k =
+// k/127.5 - 1 in switchdiff's (EDM) coordinates, spacing 2/255: EDM directly, VDM on f_k = (k - 127.5)/128 = c x_k with
+// c = 127.5/128 its data_scale (docs/experts.md). Uniform dequantization y = a + w (k + u), u ~ U[0, 1) per pixel,
+// fills bin k of width w; the probability of the pixels is P(k) = int_bins p(y) dy = w^D E_u[p(y)], so by Jensen -log2
+// P(k) <= E_u[-log2 p(y)] - D log2 w, and per image (one u per repeat)
 //   bpd = -log p(y) / (D ln 2) + offset,  offset = -log2 w.
 // Dequantization::kGrid      y = (k + u - 1/2)/127.5 - 1, w = 2/255, offset log2(127.5) = 6.99435: bins centred
 //                            on x_k. For a VDM expert c y = 2 (k + u)/256 - 1, i-DODE's convention in VDM
@@ -26,7 +26,7 @@ namespace switchdiff::likelihood {
 // Spacing of the training grid x_k = k/127.5 - 1: 2/255.
 inline constexpr double kPixelSpacing = 2.0 / 255.0;
 
-// Stored with the results as the root attribute bpd_formula (docs/likelihood.md "the formula is written into the results",
+// Stored with the results as the root attribute bpd_formula (docs/likelihood.md#what-is-written-into-the-results,
 // docs/formats.md): the PF-ODE bins and offset of `scheme`, and the ELBO's grid.
 std::string bpd_formula(Dequantization scheme);
 

@@ -227,7 +227,6 @@ class Integrator {
   }
 
  private:
-
   double min_step(double t) const {
     return std::max(settings_.min_step, 10 * std::abs(std::nextafter(t, std::numeric_limits<double>::infinity()) - t));
   }

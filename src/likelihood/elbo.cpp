@@ -86,9 +86,8 @@ DiffusionTerm elbo_diffusion_term(const experts::Denoiser& denoiser, const at::T
         denoiser.denoise(x.reshape(y.sizes()), sigma).to(at::kCPU).to(at::kDouble).reshape({batch, d}).contiguous();
     for (int64_t i = 0; i < batch; ++i) {
       const double sigma_i = sigma.data_ptr<double>()[i];
-      const double value =
-          elbo_integrand(y_flat.data_ptr<double>() + i * d, denoised.data_ptr<double>() + i * d,
-                         n.data_ptr<double>() + i * d, d, sigma_i, options.sigma_data);
+      const double value = elbo_integrand(y_flat.data_ptr<double>() + i * d, denoised.data_ptr<double>() + i * d,
+                                          n.data_ptr<double>() + i * d, d, sigma_i, options.sigma_data);
       if (!std::isfinite(value)) {
         throw make_error<InputError>(
             "image {} of the batch: non-finite ELBO integrand at sigma = {:.6g} from {}; "

@@ -22,13 +22,14 @@ int64_t evaluate_rows(const experts::SwitchedDenoiser& denoiser, const std::vect
   const at::Tensor index = at::tensor(rows, at::kLong);
   const experts::ImageShape shape = denoiser.image_shape();
   const auto count = static_cast<int64_t>(rows.size());
-  const at::Tensor denoised = denoiser.denoise(x.index_select(0, index).reshape({count, shape.channels, shape.height,
-                                                                                  shape.width}),
-                                               sigma.index_select(0, index))
-                                  .to(at::kCPU)
-                                  .to(at::kDouble)
-                                  .reshape({count, d})
-                                  .contiguous();
+  const at::Tensor denoised =
+      denoiser
+          .denoise(x.index_select(0, index).reshape({count, shape.channels, shape.height, shape.width}),
+                   sigma.index_select(0, index))
+          .to(at::kCPU)
+          .to(at::kDouble)
+          .reshape({count, d})
+          .contiguous();
   for (int64_t r = 0; r < count; ++r) {
     const int64_t i = rows[r];
     const double sigma_i = sigma.data_ptr<double>()[i];
@@ -96,8 +97,8 @@ ElboSweepResult elbo_discrete_sweep(const MergedModels& merged, const at::Tensor
     for (size_t j = 0; j < g.size(); ++j) {
       g[j] = two_experts && node_sigma[j] <= etas[k] ? g_likelihood[j] : g_quality[j];
     }
-    DiffusionTerm diffusion = elbo_sum(empty ? std::vector<double>{} : g, batch, empty ? 0 : nodes, sigma_min,
-                                       sigma_max);
+    DiffusionTerm diffusion =
+        elbo_sum(empty ? std::vector<double>{} : g, batch, empty ? 0 : nodes, sigma_min, sigma_max);
     out.points.push_back(elbo_discrete_terms(images, std::move(diffusion), sigma_min, sigma_max));
   }
   return out;

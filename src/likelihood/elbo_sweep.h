@@ -16,9 +16,9 @@
 namespace switchdiff::likelihood {
 
 struct ElboSweepResult {
-  std::vector<ElboTerms> points;        // one per merge
-  int64_t performed_quality = 0;        // network evaluations (images) actually run by the quality expert
-  int64_t performed_likelihood = 0;     // and by the likelihood expert
+  std::vector<ElboTerms> points;     // one per merge
+  int64_t performed_quality = 0;     // network evaluations (images) actually run by the quality expert
+  int64_t performed_likelihood = 0;  // and by the likelihood expert
 };
 
 ElboSweepResult elbo_discrete_sweep(const MergedModels& merged, const at::Tensor& images, const at::Tensor& uniform,

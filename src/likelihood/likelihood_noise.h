@@ -1,9 +1,9 @@
 #pragma once
-// The random numbers of a likelihood evaluation, per image (docs/likelihood.md: "per-image seed nll_seed + j (and
-// repeat r) drives dequantization and probes"). Image j owns one torch CPU generator seeded with
-// nll_seed + j (core::SeededNoise; torch's mt19937 keeps the low 32 bits of a seed, so seeds are taken mod 2^32).
-// Repeat r uses the continuation of that stream: the draws of repeats 0 .. r-1 come first. Each repeat draws,
-// in this order, as torch calls on the image's generator g:
+// The random numbers of a likelihood evaluation, per image (docs/likelihood.md#random-numbers): the seed
+// nll_seed + j and the repeat r decide image j's dequantization, probes and ELBO nodes. Image j owns one torch CPU
+// generator seeded with nll_seed + j (core::SeededNoise; torch's mt19937 keeps the low 32 bits of a seed, so seeds are
+// taken mod 2^32). Repeat r uses the continuation of that stream: the draws of repeats 0 .. r-1 come first. Each repeat
+// draws, in this order, as torch calls on the image's generator g:
 //   1. dequantization  u  = torch.rand([C, H, W], generator=g)
 //   2. probes          rademacher: torch.randint(0, 2, [K, C, H, W], generator=g) * 2 - 1
 //                      gaussian:   torch.randn([K, C, H, W], generator=g)

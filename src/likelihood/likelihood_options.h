@@ -1,6 +1,6 @@
 #pragma once
-// Options of the likelihood estimators (docs/likelihood.md, docs/cli.md [nll]); each default is defined here and only here.
-// validate() throws ConfigError with what is wrong, the value, what is allowed and how to fix it.
+// Options of the likelihood estimators (docs/likelihood.md, docs/cli.md [nll]); each default is defined here and only
+// here. validate() throws ConfigError with what is wrong, the value, what is allowed and how to fix it.
 #include <cstdint>
 #include <string>
 

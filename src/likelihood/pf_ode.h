@@ -1,29 +1,16 @@
 #pragma once
-// Log-density by the probability-flow ODE (docs/likelihood.md; Song et al. 2021, Sec. D.2 / eq. (39), in the
-// variance-exploding variable sigma):
-//   dx/dsigma = f(x; sigma) = (x - D(x; sigma)) / sigma,   sigma from sigma_min to sigma_max,
-//   log p_{sigma_min}(x(sigma_min)) = log N(x(sigma_max); 0, sigma_max^2 I) + int_{sigma_min}^{sigma_max} div f dsigma.
-// The augmented state [x, int div f] (float64) is integrated by dopri5.h with per-image error control.
-//
-// Switching points. A merged denoiser's drift jumps at every switch sigma eta (docs/experts.md), so the integration is
-// split there: band by band, each band ending exactly at eta, and the solver restarted (new initial step) in the
-// next band. A SwitchedDenoiser serves sigma == eta with the lower (likelihood) expert, which is right for the
-// band below eta (its right end). The band above eta must see the upper expert at its left end sigma = eta (the
-// right-limit of the drift). So within the band (lo, hi] the denoiser is called with
-//   denoiser_sigma = min(max(sigma, nextafter(lo, +inf)), hi),
-// i.e. sigma moved up by one ulp only at the band's lower edge: band_of() then picks the upper expert, a
-// float32 network sees the identical float32(eta), and a float64 expert a relative change of 1e-16. The 1/sigma
-// of the drift keeps the exact sigma. Requested snapshot sigmas are further split points (the drift is continuous
-// there, but a snapshot must be an exact step end). The same rule holds for every segment (also the first, at
-// sigma_min), whatever the denoiser, so that results never depend on how a trajectory was cut into calls.
-//
-// Sharing work (the sweep): pf_ode_advance() continues a state from its sigma to a higher one with any denoiser,
-// so a trajectory below the smallest switch sigma can be computed once and continued with each merged model.
-// Because every split point restarts the solver, advancing in pieces [a, b], [b, c] equals one call over [a, c]
-// with a snapshot at b, bitwise.
-//
-// Batch invariance: per-image steps, float64 per-row arithmetic; the network sees a sub-batch of the images still
-// active, so an image's result depends on its batch-mates only through the expert's own kernels.
+// Log-density by the probability-flow ODE dx/dsigma = (x - D(x; sigma)) / sigma from sigma_min to sigma_max, with
+// prior N(0, sigma_max^2 I) (derivation: docs/likelihood.md#the-probability-flow-ode). Contract:
+//   - x0 floating [B, C, H, W] of the denoiser's shape; state, prior and divergence integral in float64 on the CPU;
+//     results in nats per image, float64 [B]; counters int64 [B].
+//   - The augmented state [x, int div f] is integrated by dopri5.h with per-image error control, and split at every
+//     switch sigma of the denoiser and at every requested snapshot sigma, each split point an exact step end
+//     (docs/likelihood.md#switch-points).
+//   - pf_ode_advance() continues a state to a higher sigma with any denoiser; the sweep (pf_ode_sweep.h) uses it for
+//     each point's quality band. Advancing in pieces [a, b], [b, c] equals one call over [a, c] with a snapshot at b,
+//     bitwise (tests/likelihood/test_pf_ode.cpp); no pipeline code requests snapshots.
+//   - An image's result depends on its batch-mates only through the expert's own kernels
+//     (docs/likelihood.md#batch-and-rank-invariance). Math only: no MPI, no I/O; any rank may call it.
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>

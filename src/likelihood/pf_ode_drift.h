@@ -1,6 +1,6 @@
 #pragma once
-// The probability-flow ODE drift in the variance-exploding / EDM variable (docs/likelihood.md; Song et al. 2021 eq. (13)
-// with g^2 = d sigma^2 / d sigma, Karras et al. 2022 eq. (3)):
+// The probability-flow ODE drift in the variance-exploding / EDM variable (docs/likelihood.md; Song et al. 2021 eq.
+// (13) with g^2 = d sigma^2 / d sigma, Karras et al. 2022 eq. (3)):
 //   f(x; sigma) = dx/dsigma = (x - D(x; sigma)) / sigma,
 //   div f       = (D - tr dD/dx) / sigma          (D = number of dimensions C*H*W),
 // and the divergence either exactly (one vector-Jacobian product per dimension) or by Hutchinson-Skilling

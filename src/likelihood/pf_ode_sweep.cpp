@@ -86,8 +86,8 @@ PfOdeSweepResult pf_ode_log_density_sweep(const MergedModels& merged, const at::
   std::map<double, PfOdeState> at_switch;  // the state at each eta (and at trunk_end)
   at_switch.emplace(trunk_end, pf_ode_state_from(trunk_end, y, start.x.sizes(), counts));
   for (size_t a = 0; a < thresholds.size(); ++a) {
-    const BatchRhs band = pf_ode_band_rhs(*merged[widest], lo, thresholds[a], image_shape, probes64,
-                                          options.divergence, image_name, &out.performed_likelihood_nfe);
+    const BatchRhs band = pf_ode_band_rhs(*merged[widest], lo, thresholds[a], image_shape, probes64, options.divergence,
+                                          image_name, &out.performed_likelihood_nfe);
     std::vector<StepCounts> fork_counts;
     const at::Tensor fork_y = dopri5_resume(band, forks[a], thresholds[a], settings, fork_counts);
     at_switch.emplace(thresholds[a], pf_ode_state_from(thresholds[a], fork_y, start.x.sizes(), fork_counts));

@@ -20,7 +20,7 @@
 namespace switchdiff::likelihood {
 
 struct PfOdeSweepResult {
-  std::vector<PfOdeResult> points;  // one per merge; duplicates share tensors
+  std::vector<PfOdeResult> points;       // one per merge; duplicates share tensors
   int64_t performed_quality_nfe = 0;     // drift evaluations actually run by the quality expert, summed over images
   int64_t performed_likelihood_nfe = 0;  // and by the likelihood expert
 };

@@ -11,8 +11,8 @@
 namespace switchdiff::likelihood {
 
 SharedLikelihoodResult estimate_likelihood_shared(const MergedModels& merged, const at::Tensor& images,
-                                                  const std::vector<int64_t>& indices,
-                                                  const LikelihoodOptions& options, const std::string& data_name) {
+                                                  const std::vector<int64_t>& indices, const LikelihoodOptions& options,
+                                                  const std::string& data_name) {
   sweep_switch_sigmas(merged);  // one expert pair
   for (const auto& m : merged) check_likelihood_inputs(*m, images, options, data_name);
   if (static_cast<int64_t>(indices.size()) != images.size(0)) {

@@ -27,8 +27,7 @@ struct SharedLikelihoodResult {
 
 // Checks every point as estimate_likelihood does (check_likelihood_inputs), then runs options.repeats repeats.
 SharedLikelihoodResult estimate_likelihood_shared(const MergedModels& merged, const at::Tensor& images,
-                                                  const std::vector<int64_t>& indices,
-                                                  const LikelihoodOptions& options,
+                                                  const std::vector<int64_t>& indices, const LikelihoodOptions& options,
                                                   const std::string& data_name = "images");
 
 }  // namespace switchdiff::likelihood

@@ -25,11 +25,13 @@ at::Tensor read_payload(const std::string& path, at::ScalarType dtype, int64_t l
   const io::H5File record = io::H5File::open(path, false);
   if (dtype == at::kByte) {
     const std::vector<uint8_t> v = record.read<uint8_t>("/payload");
-    if (static_cast<int64_t>(v.size()) != length) throw make_error<IoError>("{}: /payload has {} elements", path, v.size());
+    if (static_cast<int64_t>(v.size()) != length)
+      throw make_error<IoError>("{}: /payload has {} elements", path, v.size());
     return at::tensor(v, at::kByte);
   }
   const std::vector<double> v = record.read<double>("/payload");
-  if (static_cast<int64_t>(v.size()) != length) throw make_error<IoError>("{}: /payload has {} elements", path, v.size());
+  if (static_cast<int64_t>(v.size()) != length)
+    throw make_error<IoError>("{}: /payload has {} elements", path, v.size());
   return at::tensor(v, at::kDouble);
 }
 
@@ -134,8 +136,10 @@ std::string identity_lines(const std::string& compact) {
     const size_t bar = compact.find('|', start);
     std::string field = compact.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
     const size_t eq = field.find('=');
-    if (start == 0) field = "experts = " + field;
-    else if (eq != std::string::npos) field = field.substr(0, eq) + " = " + field.substr(eq + 1);
+    if (start == 0)
+      field = "experts = " + field;
+    else if (eq != std::string::npos)
+      field = field.substr(0, eq) + " = " + field.substr(eq + 1);
     text += field + "\n";
     if (bar == std::string::npos) break;
     start = bar + 1;
@@ -209,9 +213,10 @@ void run_block_rounds(const dist::Communicator& comm, const dist::ShardPlan& pla
     }
     progress.update(finished);
     if (round + 1 < rounds && comm.any(stop_requested())) {
-      throw make_error<Interrupted>("stopped by a signal after {}/{} {}; progress is saved in {}; run the same "
-                                    "command again to resume",
-                                    finished, plan.num_items(), job.unit, work_folder(final_path));
+      throw make_error<Interrupted>(
+          "stopped by a signal after {}/{} {}; progress is saved in {}; run the same "
+          "command again to resume",
+          finished, plan.num_items(), job.unit, work_folder(final_path));
     }
   }
   progress.finish();

@@ -27,10 +27,10 @@ namespace switchdiff::pipeline {
 struct FidJob {
   std::string samples_path;
   std::string reference_path;
-  std::optional<std::string> extractor_path;  // required when the samples file holds images
+  std::optional<std::string> extractor_path;    // required when the samples file holds images
   int64_t batch = FeatureStatsOptions{}.batch;  // fid.batch, for samples given as images
-  std::string device = kAutoDevice;           // run.device, for the extractor (pipeline/compute_device.h)
-  std::optional<std::string> output_path;     // /fid (+ /inception_score) when given
+  std::string device = kAutoDevice;             // run.device, for the extractor (pipeline/compute_device.h)
+  std::optional<std::string> output_path;       // /fid (+ /inception_score) when given
   RunMetadata meta;
 };
 

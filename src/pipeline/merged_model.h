@@ -1,6 +1,6 @@
 #pragma once
 // Loads the experts named in the config once, and builds the merged denoiser for a switch sigma
-// (docs/experts.md-2). Records each expert's resolved metadata and SHA-256 for results files (docs/formats.md).
+// (docs/experts.md). Records each expert's resolved metadata and SHA-256 for results files (docs/formats.md).
 #include <memory>
 #include <optional>
 #include <string>

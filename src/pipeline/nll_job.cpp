@@ -16,18 +16,17 @@
 namespace switchdiff::pipeline {
 namespace {
 
-const char* const kColumnPaths[kNumNllColumns] = {"/nll_bpd",        "/nfe",       "/accepted_steps",
-                                                   "/rejected_steps", "/elbo_bpd",  "/elbo_bpd_stderr",
-                                                   "/elbo_nfe"};
+const char* const kColumnPaths[kNumNllColumns] = {
+    "/nll_bpd", "/nfe", "/accepted_steps", "/rejected_steps", "/elbo_bpd", "/elbo_bpd_stderr", "/elbo_nfe"};
 
 std::string run_identity(const NllJob& job, int64_t count) {
   const auto& o = job.options;
-  return fmt::format("{}|eta={:.17g}|dataset={}|count={}|batch={}|rtol={:.17g}|atol={:.17g}|smin={:.17g}|"
-                     "smax={:.17g}|div={}|probe={}|K={}|dequantization={}|repeats={}|seed={}|elbo={}|elbo_samples={}",
-                     job.model->fingerprint(), job.switch_sigma, job.dataset_path, count, job.batch, o.ode.rtol,
-                     o.ode.atol, o.ode.sigma_min, o.ode.sigma_max, likelihood::to_string(o.ode.divergence),
-                     likelihood::to_string(o.ode.probe), o.ode.probes, likelihood::to_string(o.dequantization),
-                     o.repeats, o.seed, o.elbo, o.elbo_options.samples);
+  return fmt::format(
+      "{}|eta={:.17g}|dataset={}|count={}|batch={}|rtol={:.17g}|atol={:.17g}|smin={:.17g}|"
+      "smax={:.17g}|div={}|probe={}|K={}|dequantization={}|repeats={}|seed={}|elbo={}|elbo_samples={}",
+      job.model->fingerprint(), job.switch_sigma, job.dataset_path, count, job.batch, o.ode.rtol, o.ode.atol,
+      o.ode.sigma_min, o.ode.sigma_max, likelihood::to_string(o.ode.divergence), likelihood::to_string(o.ode.probe),
+      o.ode.probes, likelihood::to_string(o.dequantization), o.repeats, o.seed, o.elbo, o.elbo_options.samples);
 }
 
 }  // namespace
@@ -42,15 +41,14 @@ std::pair<double, double> mean_and_stderr(const std::vector<double>& v) {
   return {mean, stderr_};
 }
 
-
 NllSummary run_nll_job(const dist::Communicator& comm, const NllJob& job) {
   if (job.batch < 1) throw make_error<ConfigError>("nll.batch = {} must be >= 1", job.batch);
   io::DatasetReader reader(job.dataset_path);
   const int64_t available = reader.size();
   const int64_t count = job.count < 0 ? available : job.count;
   if (count < 1 || count > available) {
-    throw make_error<ConfigError>("nll.count = {}: {} holds {} images; choose 1..{} or leave nll.count unset",
-                                  count, job.dataset_path, available, available);
+    throw make_error<ConfigError>("nll.count = {}: {} holds {} images; choose 1..{} or leave nll.count unset", count,
+                                  job.dataset_path, available, available);
   }
   const auto denoiser = job.model->at_switch(job.switch_sigma, job.options.ode.sigma_min, job.options.ode.sigma_max);
   // Shape, dtype and option checks before any work, with the dataset named (likelihood_estimate.h).
@@ -73,8 +71,7 @@ NllSummary run_nll_job(const dist::Communicator& comm, const NllJob& job) {
     const bool elbo = job.options.elbo && e.elbo_bpd.defined();
     return at::stack({e.nll_bpd, e.nfe.to(at::kDouble).mean(1), e.accepted.to(at::kDouble).mean(1),
                       e.rejected.to(at::kDouble).mean(1), elbo ? e.elbo_bpd : nan_column,
-                      elbo ? e.elbo_bpd_stderr : nan_column,
-                      elbo ? e.elbo_nfe.to(at::kDouble).mean(1) : nan_column},
+                      elbo ? e.elbo_bpd_stderr : nan_column, elbo ? e.elbo_nfe.to(at::kDouble).mean(1) : nan_column},
                      1);  // [images, columns], row-major
   };
   rounds.store = [&](io::H5File& file, const dist::Block& block, const at::Tensor& payload) {

@@ -1,8 +1,8 @@
 #pragma once
-// `switchdiff nll` (docs/likelihood.md, docs/cli.md): per-image PF-ODE bits/dim (and ELBO) of the first nll.count images of a
-// dataset under the merged model, sharded over ranks in fixed blocks of nll.batch images, gathered to
-// rank 0 and written as /index, /nll_bpd, /nfe, /accepted_steps, /rejected_steps (+ /elbo_bpd,
-// /elbo_bpd_stderr, /elbo_nfe) with mean and standard error attributes. Resumable like sample.
+// `switchdiff nll` (docs/likelihood.md, docs/cli.md): per-image PF-ODE bits/dim (and ELBO) of the first nll.count
+// images of a dataset under the merged model, sharded over ranks in fixed blocks of nll.batch images, gathered to rank
+// 0 and written as /index, /nll_bpd, /nfe, /accepted_steps, /rejected_steps (+ /elbo_bpd, /elbo_bpd_stderr, /elbo_nfe)
+// with mean and standard error attributes. Resumable like sample.
 #include <cstdint>
 #include <string>
 #include <utility>

@@ -19,15 +19,15 @@ void ensure_writable_output(const std::string& path) {
   std::error_code error;
   std::filesystem::create_directories(parent, error);
   if (error || !std::filesystem::is_directory(parent)) {
-    throw make_error<ConfigError>("output.path {}: cannot create the folder {} ({}); choose a writable location",
-                                  path, parent.string(), error ? error.message() : "not a folder");
+    throw make_error<ConfigError>("output.path {}: cannot create the folder {} ({}); choose a writable location", path,
+                                  parent.string(), error ? error.message() : "not a folder");
   }
   const std::filesystem::path probe = parent / (".switchdiff-write-test." + std::to_string(::getpid()));
   {
     std::ofstream out(probe);
     if (!out) {
-      throw make_error<ConfigError>("output.path {}: the folder {} is not writable; choose another --output.path",
-                                    path, parent.string());
+      throw make_error<ConfigError>("output.path {}: the folder {} is not writable; choose another --output.path", path,
+                                    parent.string());
     }
   }
   std::filesystem::remove(probe, error);
@@ -35,9 +35,10 @@ void ensure_writable_output(const std::string& path) {
 
 void refuse_existing_output(const std::string& path) {
   if (!std::filesystem::exists(path)) return;
-  throw make_error<ConfigError>("{} already exists and is never overwritten; choose another --output.path or delete "
-                                "the file",
-                                path);
+  throw make_error<ConfigError>(
+      "{} already exists and is never overwritten; choose another --output.path or delete "
+      "the file",
+      path);
 }
 
 }  // namespace switchdiff::pipeline

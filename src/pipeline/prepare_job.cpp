@@ -36,8 +36,8 @@ PrepareResult run_prepare_job(const PrepareJob& job) {
   for (const auto& input : job.inputs) hashes.push_back(core::sha256_file(input));
   arrays.attributes["source_sha256"] = join(hashes, "\n");  // one line per entry of source_files
   if (job.import.labels_path) arrays.attributes["labels_sha256"] = core::sha256_file(*job.import.labels_path);
-  result.images_sha256 = core::sha256_bytes(
-      std::string_view(reinterpret_cast<const char*>(arrays.images.data()), arrays.images.size()));
+  result.images_sha256 =
+      core::sha256_bytes(std::string_view(reinterpret_cast<const char*>(arrays.images.data()), arrays.images.size()));
   arrays.attributes["images_sha256"] = result.images_sha256;  // of /images' bytes, NCHW (identifies the data)
   arrays.attributes["switchdiff_version"] = switchdiff_version();
   arrays.attributes["git_commit"] = git_commit();

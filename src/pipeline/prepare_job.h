@@ -14,8 +14,8 @@ namespace switchdiff::pipeline {
 struct PrepareJob {
   std::vector<std::string> inputs;  // one format; concatenated in this order (e.g. five CIFAR-10 batches)
   io::ImportOptions import;
-  std::string output_path;          // never overwritten (pipeline/output_path.h)
-  std::string command;              // recorded in the file
+  std::string output_path;  // never overwritten (pipeline/output_path.h)
+  std::string command;      // recorded in the file
 };
 
 struct PrepareResult {

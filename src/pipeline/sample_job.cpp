@@ -22,12 +22,13 @@ namespace {
 
 // Identity of a run for resume checks: everything that changes the samples (not the output path).
 std::string run_identity(const SampleJob& job) {
-  return fmt::format("{}|eta={:.17g}|steps={}|rho={:.17g}|smin={:.17g}|smax={:.17g}|solver={}|churn={:.17g},{:.17g},"
-                     "{:.17g},{:.17g}|count={}|seed_base={}|batch={}",
-                     job.model->fingerprint(), job.switch_sigma, job.sampler.schedule.num_steps,
-                     job.sampler.schedule.rho, job.sampler.schedule.sigma_min, job.sampler.schedule.sigma_max,
-                     job.sampler.solver == sampling::Solver::kHeun ? "heun" : "euler", job.sampler.churn,
-                     job.sampler.s_min, job.sampler.s_max, job.sampler.s_noise, job.count, job.seed_base, job.batch);
+  return fmt::format(
+      "{}|eta={:.17g}|steps={}|rho={:.17g}|smin={:.17g}|smax={:.17g}|solver={}|churn={:.17g},{:.17g},"
+      "{:.17g},{:.17g}|count={}|seed_base={}|batch={}",
+      job.model->fingerprint(), job.switch_sigma, job.sampler.schedule.num_steps, job.sampler.schedule.rho,
+      job.sampler.schedule.sigma_min, job.sampler.schedule.sigma_max,
+      job.sampler.solver == sampling::Solver::kHeun ? "heun" : "euler", job.sampler.churn, job.sampler.s_min,
+      job.sampler.s_max, job.sampler.s_noise, job.count, job.seed_base, job.batch);
 }
 
 // Sample i uses seed seed_base + i (docs/sampling.md): the last seed must fit in int64, or seeds would wrap
@@ -52,8 +53,8 @@ void check_budget(const SampleJob& job, int64_t pixels) {
   const bool overflow = job.count > std::numeric_limits<int64_t>::max() / 8 ||
                         __builtin_mul_overflow(job.count, pixels, &image_bytes) ||
                         __builtin_add_overflow(image_bytes, job.count * int64_t{8}, &total);
-  const double need = overflow ? static_cast<double>(job.count) * static_cast<double>(pixels + 8)
-                               : static_cast<double>(total);
+  const double need =
+      overflow ? static_cast<double>(job.count) * static_cast<double>(pixels + 8) : static_cast<double>(total);
   const long pages = sysconf(_SC_PHYS_PAGES);
   const long page_size = sysconf(_SC_PAGE_SIZE);
   const double memory = pages > 0 && page_size > 0 ? static_cast<double>(pages) * static_cast<double>(page_size) : 0;

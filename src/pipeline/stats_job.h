@@ -1,6 +1,6 @@
 #pragma once
-// Feature statistics of a set of images over all ranks (docs/metrics.md, docs/cli.md `switchdiff stats`), and the job that
-// writes them for a dataset or samples file.
+// Feature statistics of a set of images over all ranks (docs/metrics.md, docs/cli.md `switchdiff stats`), and the job
+// that writes them for a dataset or samples file.
 //
 // Determinism (docs/style.md, docs/determinism.md): images are cut into fixed global blocks of `block_images`
 // images (dist::ShardPlan), independent of `batch`; each block's features are extracted in calls of at most

@@ -41,8 +41,7 @@ void compute_sample_block(const SweepBlockInputs& in, const dist::Block& block, 
   const int64_t kept = all_rows ? block.size() : std::clamp<int64_t>(job.preview_images - block.begin, 0, block.size());
   int64_t performed = 0;
   sampling::sample_seeds_sweep(
-      in.sampling_merges, *in.trunk, core::consecutive_seeds(job.seed_base + block.begin, block.size()),
-      job.sampler,
+      in.sampling_merges, *in.trunk, core::consecutive_seeds(job.seed_base + block.begin, block.size()), job.sampler,
       [&](size_t p, const sampling::SampleBatch& batch) {
         const std::string group = fmt::format("/p{}", p);
         record.create_group(group);
@@ -59,18 +58,18 @@ void compute_test_block(const SweepBlockInputs& in, const dist::Block& block, io
   const SweepJob& job = *in.job;
   std::vector<int64_t> indices;
   for (int64_t i = block.begin; i < block.end; ++i) indices.push_back(i);
-  const likelihood::SharedLikelihoodResult result =
-      likelihood::estimate_likelihood_shared(in.likelihood_merges, in.test_images->read_images_tensor(block.begin, block.end),
-                                             indices, job.nll_options, *job.nll_dataset);
+  const likelihood::SharedLikelihoodResult result = likelihood::estimate_likelihood_shared(
+      in.likelihood_merges, in.test_images->read_images_tensor(block.begin, block.end), indices, job.nll_options,
+      *job.nll_dataset);
   const auto nan_column = at::full({block.size()}, std::numeric_limits<double>::quiet_NaN(), at::kDouble);
   for (size_t p = 0; p < result.points.size(); ++p) {
     const likelihood::LikelihoodEstimate& e = result.points[p];
     const bool elbo = job.nll_options.elbo && e.elbo_bpd.defined();
-    const at::Tensor values = at::stack(
-        {e.nll_bpd, e.nfe.to(at::kDouble).mean(1), e.accepted.to(at::kDouble).mean(1),
-         e.rejected.to(at::kDouble).mean(1), elbo ? e.elbo_bpd : nan_column, elbo ? e.elbo_bpd_stderr : nan_column,
-         elbo ? e.elbo_nfe.to(at::kDouble).mean(1) : nan_column},
-        1);
+    const at::Tensor values =
+        at::stack({e.nll_bpd, e.nfe.to(at::kDouble).mean(1), e.accepted.to(at::kDouble).mean(1),
+                   e.rejected.to(at::kDouble).mean(1), elbo ? e.elbo_bpd : nan_column,
+                   elbo ? e.elbo_bpd_stderr : nan_column, elbo ? e.elbo_nfe.to(at::kDouble).mean(1) : nan_column},
+                  1);
     write_tensor<double>(record, fmt::format("/p{}/values", p), values);
   }
   record.set_int_attribute("/", "performed_quality_nfe", result.performed_quality_nfe);

@@ -125,8 +125,10 @@ LoadedInputs load_inputs(const dist::Communicator& comm, const SweepJob& job, co
   const auto& s = job.sampler.schedule;
   const auto& ode = job.nll_options.ode;
   for (const double eta : pass.switch_sigmas) {
-    if (pass.samples.num_items() > 0) in.blocks.sampling_merges.push_back(job.model->at_switch(eta, s.sigma_min, s.sigma_max));
-    if (pass.images.num_items() > 0) in.blocks.likelihood_merges.push_back(job.model->at_switch(eta, ode.sigma_min, ode.sigma_max));
+    if (pass.samples.num_items() > 0)
+      in.blocks.sampling_merges.push_back(job.model->at_switch(eta, s.sigma_min, s.sigma_max));
+    if (pass.images.num_items() > 0)
+      in.blocks.likelihood_merges.push_back(job.model->at_switch(eta, ode.sigma_min, ode.sigma_max));
   }
   in.blocks.trunk = std::make_shared<experts::SwitchedDenoiser>(
       std::vector<std::shared_ptr<const experts::Denoiser>>{job.model->experts().front().denoiser},
@@ -167,14 +169,14 @@ SweepOutcome run_sweep_job(const dist::Communicator& comm, const SweepJob& job) 
     if (!done[static_cast<size_t>(b)]) todo.push_back(b);
   }
   const auto already = std::count(done.begin(), done.end(), uint8_t{1});
-  core::info("sweep pass: {} points (switch sigmas {}) x {} blocks ({} sample blocks of {}, {} test-image blocks of "
-             "{}); {} blocks already done{}",
-             pass.rows.size(), fmt::format("{:.4g}", fmt::join(pass.switch_sigmas, ", ")), total,
-             pass.samples.num_blocks(), pass.samples.block_size(), pass.images.num_blocks(), pass.images.block_size(),
-             already,
-             job.task.count > 1 ? fmt::format("; task {}/{} computes blocks {}..{}", job.task.index, job.task.count,
-                                              first, last - 1)
-                                : "");
+  core::info(
+      "sweep pass: {} points (switch sigmas {}) x {} blocks ({} sample blocks of {}, {} test-image blocks of "
+      "{}); {} blocks already done{}",
+      pass.rows.size(), fmt::format("{:.4g}", fmt::join(pass.switch_sigmas, ", ")), total, pass.samples.num_blocks(),
+      pass.samples.block_size(), pass.images.num_blocks(), pass.images.block_size(), already,
+      job.task.count > 1
+          ? fmt::format("; task {}/{} computes blocks {}..{}", job.task.index, job.task.count, first, last - 1)
+          : "");
   const auto stop_now = [&](int64_t computed) {
     throw make_error<Interrupted>(
         "stopped by a signal after {}/{} blocks of this run; finished blocks are saved in {}; run the same "

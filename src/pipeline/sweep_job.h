@@ -49,11 +49,11 @@ struct SweepJob {
   int64_t seed_base = 0;
   int64_t sample_batch = SampleJob{}.batch;
 
-  std::optional<std::string> extractor_path;  // feature statistics of the samples (mu, sigma, IS)
-  std::optional<std::string> reference_path;  // FID against these statistics (needs the extractor)
+  std::optional<std::string> extractor_path;        // feature statistics of the samples (mu, sigma, IS)
+  std::optional<std::string> reference_path;        // FID against these statistics (needs the extractor)
   int64_t fid_batch = FeatureStatsOptions{}.batch;  // images per extractor call inside a block
-  std::string device = kAutoDevice;           // run.device for the extractor (the experts are loaded by the caller)
-  int64_t fid_jackknife_groups = 10;          // FID standard error over this many seed groups (0: none)
+  std::string device = kAutoDevice;   // run.device for the extractor (the experts are loaded by the caller)
+  int64_t fid_jackknife_groups = 10;  // FID standard error over this many seed groups (0: none)
 
   std::optional<std::string> nll_dataset;  // bits/dim on its first nll_count images (-1: all)
   int64_t nll_count = -1;
@@ -68,10 +68,10 @@ struct SweepJob {
 };
 
 struct SweepOutcome {
-  std::vector<SweepRow> rows;     // every point of the results file, as it holds them now
-  int64_t computed_blocks = 0;    // blocks this run computed
-  int64_t pending_blocks = 0;     // blocks of the pass still missing (other array tasks', or after a stop)
-  bool assembled = false;         // this run wrote the pass's points into the results file
+  std::vector<SweepRow> rows;   // every point of the results file, as it holds them now
+  int64_t computed_blocks = 0;  // blocks this run computed
+  int64_t pending_blocks = 0;   // blocks of the pass still missing (other array tasks', or after a stop)
+  bool assembled = false;       // this run wrote the pass's points into the results file
   double seconds = 0;
 };
 

@@ -1,11 +1,10 @@
 #pragma once
-// The block records of a sweep pass (docs/sweep.md, "Records"): one HDF5 file per global block in
+// The block records of a sweep pass (docs/sweep.md#blocks-records-and-the-pass): one HDF5 file per global block in
 // `<output>.work/blocks/`, written whole and committed by pipeline/durable_file.h, so a record that exists is
 // complete. `s<b>.h5` holds sample block b (seeds seed_base + [begin, end)): per pass point p, /p<p>/features
 // [B, F] float64, /p<p>/logits [B, K] (extractor with logits) and /p<p>/images uint8 (the preview rows, or all
-// rows when samples are kept). `n<b>.h5` holds test-image block b: /p<p>/values [B, kNumNllColumns] float64 (the columns of
-// pipeline/nll_job.h).
-// Root attributes: begin, end and the evaluations the block performed per expert.
+// rows when samples are kept). `n<b>.h5` holds test-image block b: /p<p>/values [B, kNumNllColumns] float64 (the
+// columns of pipeline/nll_job.h). Root attributes: begin, end and the evaluations the block performed per expert.
 // Rank-agnostic: any rank writes the records of the blocks it computes; rank 0 lists and reduces them.
 #include <cstdint>
 #include <string>

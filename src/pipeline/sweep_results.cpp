@@ -224,7 +224,9 @@ SweepPass open_sweep(const SweepJob& job, std::vector<SweepRow>* rows_out) {
     bool added = !exists(job.output_path);
     for (const SweepPoint& p : job.points) {
       size_t k = 0;
-      while (k < rows.size() && (used[k] || rows[k].switch_sigma != p.switch_sigma || rows[k].switch_step != p.switch_step)) ++k;
+      while (k < rows.size() &&
+             (used[k] || rows[k].switch_sigma != p.switch_sigma || rows[k].switch_step != p.switch_step))
+        ++k;
       if (k == rows.size()) {
         rows.push_back(pending_row(p));
         used.push_back(false);

@@ -4,8 +4,9 @@
 //   Heun: 2nd order, Euler on the last step (sigma_N = 0). Euler: first order throughout.
 //   Churn: gamma_i = min(S_churn/N, sqrt(2)-1) for sigma_i in [S_min, S_max], noise from each image's
 //   own generator, so a sample depends only on its seed and the options.
-// Switching between experts is not done here: it comes in through the Denoiser (a SwitchedDenoiser picks the
-// expert per call from the call's sigma), so this file is the whole algorithm of one trajectory.
+// Switching between experts is not done here: it comes in through the Denoiser, a SwitchedDenoiser that picks the
+// expert per call from the call's sigma (docs/experts.md#the-switch-rule). The sampler knows nothing of the switch
+// sigma eta, so this file is the whole algorithm of one trajectory.
 //
 // The trajectory is a sequence of denoiser calls (call c = Euler call of step i, or its Heun correction), and
 // EdmTrajectory can stop before any call, be copied (fork(): generators too) and continue with another

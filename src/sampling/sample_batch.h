@@ -14,7 +14,7 @@
 namespace switchdiff::sampling {
 
 struct SampleBatch {
-  at::Tensor images;  // uint8 [B,C,H,W]
+  at::Tensor images;       // uint8 [B,C,H,W]
   at::Tensor final_state;  // float64 [B,C,H,W], before quantization
   int64_t nfe_per_sample = 0;
 };

@@ -27,8 +27,8 @@ SweepSamplingPlan plan_sweep_sampling(const std::vector<std::shared_ptr<const ex
     std::vector<size_t> bands;
     for (const double sigma : call_sigmas) bands.push_back(d.band_of(sigma));
     const size_t top = d.num_experts() - 1;
-    const auto b = static_cast<int64_t>(std::find_if(bands.begin(), bands.end(), [&](size_t band) { return band != top; }) -
-                                        bands.begin());
+    const auto b = static_cast<int64_t>(
+        std::find_if(bands.begin(), bands.end(), [&](size_t band) { return band != top; }) - bands.begin());
     plan.branch_call.push_back(b);
     if (b == plan.num_calls) {
       plan.branch_of.push_back(-1);

@@ -1,5 +1,5 @@
 #pragma once
-// Sampling every switch point of a sweep from one shared trunk (docs/sweep.md, "Sharing").
+// Sampling every switch point of a sweep from one shared trunk (docs/sweep.md#sharing).
 //
 // Point k is the merge at eta_k: a denoiser call at sigma > eta_k goes to the quality expert (the top band).
 // Until its first call that the merge sends elsewhere (call b_k: the first call with sigma <= eta_k), point k's

@@ -16,13 +16,12 @@ inline CommandResult switchdiff(const std::string& args) {
 
 // `mpirun -np N switchdiff <args>`.
 inline CommandResult switchdiff_mpi(int ranks, const std::string& args) {
-  return run_command(fmt::format("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np {} "
-                                 "--oversubscribe --allow-run-as-root {} {}",
-                                 ranks, switchdiff_exe(), args));
+  return run_command(
+      fmt::format("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np {} "
+                  "--oversubscribe --allow-run-as-root {} {}",
+                  ranks, switchdiff_exe(), args));
 }
 
-inline bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace switchdiff::testing

@@ -1,5 +1,5 @@
 // INI files as users write them (docs/cli.md): ';' and '#' comments, and the bundled configs/demo.ini read by
-// every command it serves, on the real demo models (issue 5).
+// every command it serves (sample, nll, sweep), on the real demo models.
 #include <gtest/gtest.h>
 
 #include <fstream>

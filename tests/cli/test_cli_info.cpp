@@ -1,6 +1,6 @@
-// `switchdiff info FILE` (docs/cli.md, docs/formats.md): a sweep file (written by h5py in the docs/formats.md layout) prints its run
-// attributes and one table row per sweep point; other files list their datasets with scalar values; files
-// that are missing, not HDF5 or inconsistent give exit code 1.
+// `switchdiff info FILE` (docs/cli.md, docs/formats.md): a sweep file (written by h5py in the docs/formats.md layout)
+// prints its run attributes and one table row per sweep point; other files list their datasets with scalar values;
+// files that are missing, not HDF5 or inconsistent give exit code 1.
 #include <gtest/gtest.h>
 
 #include <sstream>

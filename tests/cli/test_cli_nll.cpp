@@ -1,5 +1,5 @@
-// `switchdiff nll` end to end: the file contract of docs/formats.md#likelihood-files, agreement with the library, rank-count and
-// batch invariance, and bad input with exit code 1.
+// `switchdiff nll` end to end: the file contract of docs/formats.md#likelihood-files, agreement with the library,
+// rank-count and batch invariance, and bad input with exit code 1.
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
@@ -34,9 +34,10 @@ std::string make_dataset(const std::string& dir, int n, int c, int h, const std:
 }
 
 std::string nll_args(const std::string& dataset) {
-  return fmt::format("nll --experts.quality {} --experts.likelihood {} --switch.sigma 0.5 --nll.dataset {} "
-                     "--nll.rtol 1e-3 --nll.atol 1e-3 --nll.elbo_samples 8",
-                     fixture("tiny_edm_b.pt"), fixture("tiny_edm.pt"), dataset);
+  return fmt::format(
+      "nll --experts.quality {} --experts.likelihood {} --switch.sigma 0.5 --nll.dataset {} "
+      "--nll.rtol 1e-3 --nll.atol 1e-3 --nll.elbo_samples 8",
+      fixture("tiny_edm_b.pt"), fixture("tiny_edm.pt"), dataset);
 }
 
 TEST(CliNll, WritesPerImageResultsMatchingTheLibrary) {
@@ -78,7 +79,8 @@ TEST(CliNll, SameResultsForOneAndTwoRanksAndBatchSizes) {
   const std::string dir = testing::scratch_dir();
   const std::string data = make_dataset(dir, 5, 1, 8);
   ASSERT_EQ(switchdiff(fmt::format("{} --nll.batch 2 --output.path {}/a.h5", nll_args(data), dir)).exit_code, 0);
-  const auto r2 = testing::switchdiff_mpi(2, fmt::format("{} --nll.batch 2 --output.path {}/b.h5", nll_args(data), dir));
+  const auto r2 =
+      testing::switchdiff_mpi(2, fmt::format("{} --nll.batch 2 --output.path {}/b.h5", nll_args(data), dir));
   ASSERT_EQ(r2.exit_code, 0) << r2.output;
   ASSERT_EQ(switchdiff(fmt::format("{} --nll.batch 5 --output.path {}/c.h5", nll_args(data), dir)).exit_code, 0);
   const auto a = io::H5File::open(dir + "/a.h5", false).read<double>("/nll_bpd");

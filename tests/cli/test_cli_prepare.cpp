@@ -1,6 +1,6 @@
-// `switchdiff prepare` end to end (docs/formats.md#dataset-files): IDX (plain, gzip), CIFAR-10 batches and ImageNet .npz written
-// by numpy in the test come out as exactly their pixels and labels, with the sources' SHA-256 recorded; bad
-// files give exit code 1 with the file named. The real Fashion-MNIST test set is checked by SHA-256 (slow).
+// `switchdiff prepare` end to end (docs/formats.md#dataset-files): IDX (plain, gzip), CIFAR-10 batches and ImageNet
+// .npz written by numpy in the test come out as exactly their pixels and labels, with the sources' SHA-256 recorded;
+// bad files give exit code 1 with the file named. The real Fashion-MNIST test set is checked by SHA-256 (slow).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -124,9 +124,8 @@ TEST_F(CliPrepare, ImagenetNpzNeedsAndRecordsItsVersion) {
 // Concatenated gzip members (cat a.gz b.gz) are legal gzip and read as one stream.
 TEST_F(CliPrepare, MultiMemberGzipReadsAsOneStream) {
   const std::string out = testing::scratch_dir() + "/two.h5";
-  const auto r =
-      switchdiff(fmt::format("prepare --input {} --labels {} --output.path {}", path("two_members.idx.gz"),
-                             path("lab.idx"), out));
+  const auto r = switchdiff(
+      fmt::format("prepare --input {} --labels {} --output.path {}", path("two_members.idx.gz"), path("lab.idx"), out));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(check(out, "idx"), "OK idx.gz"));
 }
@@ -162,34 +161,32 @@ TEST_P(CliPrepareBadInput, ExitsOneNamingTheFile) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, CliPrepareBadInput,
-    ::testing::Values(BadSource{"truncated_idx", "--input @D@/truncated.idx", {"truncated.idx"}},
-                      BadSource{"truncated_idx_gz", "--input @D@/truncated.idx.gz", {"truncated.idx.gz"}},
-                      BadSource{"wrong_magic", "--input @D@/magic.idx", {"magic.idx"}},
-                      BadSource{"label_count_mismatch",
-                                "--input @D@/img.idx --labels @D@/lab24.idx",
-                                {"lab24.idx", "24 labels", "25 images"}},
-                      BadSource{"cifar_truncated", "--input @D@/cifar_truncated.bin", {"cifar_truncated.bin"}},
-                      BadSource{"mixed_formats", "--input @D@/img.idx,@D@/data_batch_1.bin", {"one format"}},
-                      BadSource{"missing_input", "--input @D@/nope.idx", {"nope.idx"}},
-                      BadSource{"listed_twice", "--input @D@/img.idx,@D@/img.idx", {"listed twice"}},
-                      BadSource{"empty_entry", "--input @D@/img.idx,", {"empty entry"}},
-                      BadSource{"no_input", "", {"--input is required"}},
-                      BadSource{"idx_dims_overflow", "--input @D@/huge_dims.idx", {"huge_dims.idx", "more than 2^63"}},
-                      BadSource{"idx_zero_images",
-                                "--input @D@/zero_images.idx",
-                                {"zero_images.idx", "at least one image"}},
-                      BadSource{"gz_trailing_bytes",
-                                "--input @D@/trailing.idx.gz",
-                                {"trailing.idx.gz", "7 bytes after the end of the gzip stream"}},
-                      BadSource{"npz_shape_overflow",
-                                "--input @D@/overflow.npz --imagenet-version new",
-                                {"overflow.npz:data", "more than 2^63 elements"}},
-                      BadSource{"npz_huge_dimension",
-                                "--input @D@/huge_dim.npz --imagenet-version new",
-                                {"huge_dim.npz:data", "beyond 2^63 - 1"}},
-                      BadSource{"npz_zero_images",
-                                "--input @D@/zero_images.npz --imagenet-version new",
-                                {"zero_images.npz", "no images"}}),
+    ::testing::Values(
+        BadSource{"truncated_idx", "--input @D@/truncated.idx", {"truncated.idx"}},
+        BadSource{"truncated_idx_gz", "--input @D@/truncated.idx.gz", {"truncated.idx.gz"}},
+        BadSource{"wrong_magic", "--input @D@/magic.idx", {"magic.idx"}},
+        BadSource{"label_count_mismatch",
+                  "--input @D@/img.idx --labels @D@/lab24.idx",
+                  {"lab24.idx", "24 labels", "25 images"}},
+        BadSource{"cifar_truncated", "--input @D@/cifar_truncated.bin", {"cifar_truncated.bin"}},
+        BadSource{"mixed_formats", "--input @D@/img.idx,@D@/data_batch_1.bin", {"one format"}},
+        BadSource{"missing_input", "--input @D@/nope.idx", {"nope.idx"}},
+        BadSource{"listed_twice", "--input @D@/img.idx,@D@/img.idx", {"listed twice"}},
+        BadSource{"empty_entry", "--input @D@/img.idx,", {"empty entry"}},
+        BadSource{"no_input", "", {"--input is required"}},
+        BadSource{"idx_dims_overflow", "--input @D@/huge_dims.idx", {"huge_dims.idx", "more than 2^63"}},
+        BadSource{"idx_zero_images", "--input @D@/zero_images.idx", {"zero_images.idx", "at least one image"}},
+        BadSource{"gz_trailing_bytes",
+                  "--input @D@/trailing.idx.gz",
+                  {"trailing.idx.gz", "7 bytes after the end of the gzip stream"}},
+        BadSource{"npz_shape_overflow",
+                  "--input @D@/overflow.npz --imagenet-version new",
+                  {"overflow.npz:data", "more than 2^63 elements"}},
+        BadSource{"npz_huge_dimension",
+                  "--input @D@/huge_dim.npz --imagenet-version new",
+                  {"huge_dim.npz:data", "beyond 2^63 - 1"}},
+        BadSource{
+            "npz_zero_images", "--input @D@/zero_images.npz --imagenet-version new", {"zero_images.npz", "no images"}}),
     [](const auto& info) { return info.param.name; });
 
 // The real Fashion-MNIST test set (Debian's dataset-fashion-mnist): the prepared images and labels hash to

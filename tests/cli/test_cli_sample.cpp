@@ -1,5 +1,5 @@
-// `switchdiff sample` end to end: the output contract of docs/formats.md#samples-files, rank-count and batch invariance,
-// resume after a signal, and every bad input with exit code 1 and nothing overwritten.
+// `switchdiff sample` end to end: the output contract of docs/formats.md#samples-files, rank-count and batch
+// invariance, resume after a signal, and every bad input with exit code 1 and nothing overwritten.
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
 #include <gtest/gtest.h>
@@ -101,10 +101,10 @@ TEST(CliSample, ResumesAfterSigtermWithIdenticalResult) {
       fmt::format("sample {} --switch.step 5 --samples.count 240 --samples.batch 8 --sampler.steps 24", experts_args());
   ASSERT_EQ(switchdiff(fmt::format("{} --output.path {}/full.h5", common, dir)).exit_code, 0);
   // Start, wait until the work folder exists, then SIGTERM (as SLURM does before preemption).
-  const auto stopped = testing::run_command(
-      fmt::format("{} {} --output.path {}/r.h5 & pid=$!; for i in $(seq 600); do sleep 0.05; "
-                  "[ -f {}/r.h5.work/identity.txt ] && break; done; sleep 0.5; kill -TERM $pid; wait $pid; echo exit=$?",
-                  testing::switchdiff_exe(), common, dir, dir));
+  const auto stopped = testing::run_command(fmt::format(
+      "{} {} --output.path {}/r.h5 & pid=$!; for i in $(seq 600); do sleep 0.05; "
+      "[ -f {}/r.h5.work/identity.txt ] && break; done; sleep 0.5; kill -TERM $pid; wait $pid; echo exit=$?",
+      testing::switchdiff_exe(), common, dir, dir));
   ASSERT_TRUE(contains(stopped.output, "exit=3")) << stopped.output;
   EXPECT_TRUE(contains(stopped.output, "resume")) << stopped.output;
   ASSERT_TRUE(std::filesystem::exists(dir + "/r.h5.work/identity.txt"));
@@ -240,8 +240,8 @@ TEST(CliSample, PngIsNeverOverwrittenAndItsFolderMustExist) {
 // what it needs (it used to run with exit 0, or end with exit 2 and only "std::bad_alloc").
 TEST(CliSample, OverflowingSeedRangesAndImpossibleBudgetsExitOne) {
   const std::string dir = testing::scratch_dir();
-  const auto seeds = switchdiff(fmt::format("sample {} --samples.seed_base 9223372036854775807 --output.path {}/a.h5",
-                                            experts_args(), dir));
+  const auto seeds = switchdiff(
+      fmt::format("sample {} --samples.seed_base 9223372036854775807 --output.path {}/a.h5", experts_args(), dir));
   EXPECT_EQ(seeds.exit_code, 1) << seeds.output;
   EXPECT_TRUE(contains(seeds.output, "exceeds the int64 maximum")) << seeds.output;
   EXPECT_TRUE(contains(seeds.output, "choose seed_base <= 9223372036854775744")) << seeds.output;  // count 64
@@ -260,7 +260,8 @@ TEST(CliSample, OverflowingSeedRangesAndImpossibleBudgetsExitOne) {
 // says it is damaged.
 TEST(CliSample, BitFlippedExpertFileIsRefusedAsDamaged) {
   const std::string dir = testing::scratch_dir();
-  testing::run_python(dir, fmt::format(R"(
+  testing::run_python(dir,
+                      fmt::format(R"(
 import zipfile
 src = '{}'
 info = max(zipfile.ZipFile(src).infolist(), key=lambda i: i.file_size)
@@ -270,10 +271,10 @@ start = off + 30 + int.from_bytes(raw[off + 26:off + 28], 'little') + int.from_b
 raw[start + info.file_size // 2] ^= 0x10
 open('flipped.pt', 'wb').write(bytes(raw))
 )",
-                                       fixture("tiny_edm.pt")),
+                                  fixture("tiny_edm.pt")),
                       "flip");
-  const auto r = switchdiff(
-      fmt::format("sample --experts.quality {0}/flipped.pt --samples.count 2 --output.path {0}/s.h5", dir));
+  const auto r =
+      switchdiff(fmt::format("sample --experts.quality {0}/flipped.pt --samples.count 2 --output.path {0}/s.h5", dir));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, dir + "/flipped.pt: expert file is damaged")) << r.output;
   EXPECT_TRUE(contains(r.output, "CRC")) << r.output;

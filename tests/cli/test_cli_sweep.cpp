@@ -80,8 +80,8 @@ void expect_same_point(const std::string& a, int k, const std::string& b, int j,
     const auto x = fa.read<double>(pa + "/" + c), y = fb.read<double>(pb + "/" + c);
     ASSERT_EQ(x.size(), y.size()) << c;
     for (size_t i = 0; i < x.size(); ++i) {
-      EXPECT_TRUE(same(x[i], y[i], is_elbo(c) ? elbo_tolerance : 0)) << c << "[" << i << "] of point " << k << ": "
-                                                                   << x[i] << " vs " << y[i];
+      EXPECT_TRUE(same(x[i], y[i], is_elbo(c) ? elbo_tolerance : 0))
+          << c << "[" << i << "] of point " << k << ": " << x[i] << " vs " << y[i];
     }
   }
   for (const auto& c : fa.children("/sweep")) {
@@ -95,7 +95,8 @@ void expect_same_point(const std::string& a, int k, const std::string& b, int j,
 int64_t minimum_sample_evaluations(const std::vector<double>& etas, int n, int64_t samples) {
   std::vector<double> grid, calls;
   for (int i = 0; i < n; ++i) {
-    grid.push_back(std::pow(std::pow(80.0, 1 / 7.0) + i / (n - 1.0) * (std::pow(0.002, 1 / 7.0) - std::pow(80.0, 1 / 7.0)), 7.0));
+    grid.push_back(
+        std::pow(std::pow(80.0, 1 / 7.0) + i / (n - 1.0) * (std::pow(0.002, 1 / 7.0) - std::pow(80.0, 1 / 7.0)), 7.0));
   }
   for (int i = 0; i < n; ++i) {
     calls.push_back(grid[i]);
@@ -130,16 +131,17 @@ TEST(CliSweep, SharedPassEqualsOnePointAtATimeBitwise) {
     const std::string out = fmt::format("{}/shared_{}.h5", dir, pass.key);
     // The config names sweep.sigmas; '' unsets it where the pass gives sweep.steps.
     const std::string unset = pass.key == "steps" ? "--sweep.sigmas ''" : "";
-    const auto r = switchdiff(fmt::format("sweep --config {} {} --sweep.{} {} --sweep.keep_samples true --output.path {}",
-                                          ini, unset, pass.key, list, out));
+    const auto r =
+        switchdiff(fmt::format("sweep --config {} {} --sweep.{} {} --sweep.keep_samples true --output.path {}", ini,
+                               unset, pass.key, list, out));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_EQ(column(out, "status"), std::vector<double>(pass.values.size(), 2));
     for (size_t k = 0; k < pass.values.size(); ++k) {
       const std::string one = fmt::format("{}/one_{}_{}.h5", dir, pass.key, pass.values[k]);
       if (!std::filesystem::exists(one)) {
-        const auto single = switchdiff(fmt::format(
-            "sweep --config {} {} --sweep.{} {} --sweep.keep_samples true --output.path {}", ini, unset, pass.key,
-            pass.values[k], one));
+        const auto single =
+            switchdiff(fmt::format("sweep --config {} {} --sweep.{} {} --sweep.keep_samples true --output.path {}", ini,
+                                   unset, pass.key, pass.values[k], one));
         ASSERT_EQ(single.exit_code, 0) << single.output;
       }
       expect_same_point(out, static_cast<int>(k), one, 0);
@@ -150,8 +152,9 @@ TEST(CliSweep, SharedPassEqualsOnePointAtATimeBitwise) {
       // Performed sampling evaluations: the minimum sharing allows, counted from the grid; attributable: 11 per
       // sample per point.
       const io::H5File file = io::H5File::open(out, false);
-      EXPECT_EQ(file.int_attribute("/performed", "sample_quality") + file.int_attribute("/performed", "sample_likelihood"),
-                minimum_sample_evaluations({0, 0.5, 0.6, 0.5, 80}, 6, 26));
+      EXPECT_EQ(
+          file.int_attribute("/performed", "sample_quality") + file.int_attribute("/performed", "sample_likelihood"),
+          minimum_sample_evaluations({0, 0.5, 0.6, 0.5, 80}, 6, 26));
       EXPECT_EQ(file.int_attribute("/performed", "sample_attributable"), 11 * 26 * 5);
       EXPECT_FALSE(std::filesystem::exists(out + ".work/blocks"));  // records are removed once assembled
     }
@@ -257,20 +260,20 @@ TEST(CliSweep, ResumesAfterSigtermAndSigkillWithIdenticalResults) {
   // SIGTERM once the first block record exists: exit 3, progress saved.
   const std::string command = fmt::format("{} sweep --config {} --output.path {}/stopped.h5 > {}/stopped.log 2>&1",
                                           testing::switchdiff_exe(), ini, dir, dir);
-  const auto stopped = testing::run_command(fmt::format(
-      "({}) & pid=$!; for i in $(seq 400); do [ -e {}/stopped.h5.work/blocks/s0.h5 ] && break; "
-      "sleep 0.05; done; kill -TERM $pid; wait $pid; echo exit=$?",
-      command, dir));
+  const auto stopped = testing::run_command(
+      fmt::format("({}) & pid=$!; for i in $(seq 400); do [ -e {}/stopped.h5.work/blocks/s0.h5 ] && break; "
+                  "sleep 0.05; done; kill -TERM $pid; wait $pid; echo exit=$?",
+                  command, dir));
   EXPECT_TRUE(contains(stopped.output, "exit=3")) << stopped.output;
   std::ifstream log(dir + "/stopped.log");
   const std::string text((std::istreambuf_iterator<char>(log)), {});
   EXPECT_TRUE(contains(text, "run the same command again to resume")) << text;
   // Then SIGKILL twice, at different moments (a block in flight is lost, nothing else), and resume to the end.
   for (const char* moment : {"s2.h5", "n0.h5"}) {
-    const auto killed = testing::run_command(fmt::format(
-        "({}) & pid=$!; for i in $(seq 600); do [ -e {}/stopped.h5.work/blocks/{} ] && break; "
-        "sleep 0.05; done; sleep 0.3; kill -KILL $pid; wait $pid; echo exit=$?",
-        command, dir, moment));
+    const auto killed = testing::run_command(
+        fmt::format("({}) & pid=$!; for i in $(seq 600); do [ -e {}/stopped.h5.work/blocks/{} ] && break; "
+                    "sleep 0.05; done; sleep 0.3; kill -KILL $pid; wait $pid; echo exit=$?",
+                    command, dir, moment));
     EXPECT_TRUE(contains(killed.output, "exit=137") || contains(killed.output, "exit=0")) << killed.output;
   }
   const auto resumed = switchdiff(fmt::format("sweep --config {} --output.path {}/stopped.h5", ini, dir));
@@ -341,7 +344,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadSweep{"task_out_of_range", "--config {ini} --sweep.task 3/3 --output.path {dir}/s.h5", "0 <= i < n"},
         BadSweep{"task_not_a_fraction", "--config {ini} --sweep.task 2 --output.path {dir}/s.h5", "give i/n"},
-        BadSweep{"negative_sigma", "--config {ini} --sweep.sigmas 0,-1 --output.path {dir}/s.h5", "finite numbers >= 0"},
+        BadSweep{"negative_sigma", "--config {ini} --sweep.sigmas 0,-1 --output.path {dir}/s.h5",
+                 "finite numbers >= 0"},
         BadSweep{"sigmas_and_steps", "--config {ini} --sweep.steps all --output.path {dir}/s.h5", "both set"},
         BadSweep{"nothing_measured", "--config {ini} --samples.count 0 --nll.count 0 --output.path {dir}/s.h5",
                  "measures nothing"},

@@ -47,8 +47,7 @@ std::vector<std::string> gather_text(const std::string& local, int rank, int siz
     total += lengths[r];
   }
   std::vector<char> all(rank == 0 ? total + 1 : 1);
-  MPI_Gatherv(local.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, 0,
-              MPI_COMM_WORLD);
+  MPI_Gatherv(local.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, 0, MPI_COMM_WORLD);
   std::vector<std::string> texts;
   if (rank == 0) {
     for (int r = 0; r < size; ++r) texts.emplace_back(all.data() + offsets[r], lengths[r]);

@@ -88,7 +88,8 @@ TEST(Config, UnsetKeysAreAbsentOrAnErrorThatSaysHowToSetThem) {
   EXPECT_FALSE(c.optional_text("output.path").has_value());
   EXPECT_FALSE(c.optional_number("output.path").has_value());
   EXPECT_FALSE(c.optional_integer("output.path").has_value());
-  expect_contains(config_error([&] { c.text("output.path"); }), {"'output.path' is not set", "--output.path", "[output]"});
+  expect_contains(config_error([&] { c.text("output.path"); }),
+                  {"'output.path' is not set", "--output.path", "[output]"});
   expect_contains(config_error([&] { c.integer("output.path"); }), {"output.path"});
   expect_contains(config_error([&] { c.number("output.path"); }), {"output.path"});
   expect_contains(config_error([&] { c.boolean("output.path"); }), {"output.path"});
@@ -135,7 +136,9 @@ TEST(Config, BadValuesNameTheKeyTheValueTheSourceAndWhatIsAllowed) {
   expect_contains(config_error([&] { c.number_list("run.sigmas"); }), {"run.sigmas", "list of numbers"});
 
   c.set("sampler.kind", "rk4", "command line");
-  expect_contains(config_error([&] { c.choice("sampler.kind", {"heun", "euler"}); }),
+  expect_contains(config_error([&] {
+                    c.choice("sampler.kind", {"heun", "euler"});
+                  }),
                   {"sampler.kind", "'rk4'", "one of heun | euler"});
 }
 

@@ -1,4 +1,4 @@
-// MPI backend under mpirun with 1, 2 and 3 ranks (tests/CMakeLists: MPI_RANKS). Expected sums use small
+// MPI backend under mpirun with 1, 2 and 3 ranks (tests/dist/CMakeLists.txt: MPI_RANKS). Expected sums use small
 // integers, so they are exact (docs/style.md). Every rank runs every test; mpi_gtest_main fails the job if
 // any rank fails.
 #include <ATen/ATen.h>

@@ -1,4 +1,4 @@
-// The bundled demo models (models/*.pt, issue 5, evidence 4): they load in C++ with the metadata docs/experts.md, docs/metrics.md
+// The bundled demo models (models/*.pt): they load in C++ with the metadata docs/experts.md, docs/metrics.md
 // require, and LibTorch gives the numbers Python gives (demo_models_reference.py, run here). Plus sanity
 // figures that would catch a wrong or swapped export: denoising at small sigma returns the image, and the
 // classifier's test accuracy, measured in C++ on all 10k Fashion-MNIST test images, is >= 88%.

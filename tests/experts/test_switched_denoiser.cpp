@@ -136,8 +136,8 @@ TEST(SwitchedDenoiser, RejectsBadEtaAndShapeMismatch) {
 }
 
 TEST(SwitchedDenoiser, TrainedRangeCheck) {
-  auto q = std::make_shared<RecordingDenoiser>("quality", 1.0, experts::ImageShape{1, 2, 2},
-                                               experts::SigmaRange{0.5, 80});
+  auto q =
+      std::make_shared<RecordingDenoiser>("quality", 1.0, experts::ImageShape{1, 2, 2}, experts::SigmaRange{0.5, 80});
   auto l = std::make_shared<RecordingDenoiser>("likelihood", 1.0, experts::ImageShape{1, 2, 2},
                                                experts::SigmaRange{0.002, 10});
   EXPECT_NO_THROW(SwitchedDenoiser::merge(q, l, 1.0)->check_trained_range(0.002, 80, "fix"));

@@ -1,4 +1,4 @@
-// Importers behind `switchdiff prepare` (docs/formats.md, issue 5): IDX (plain, gzip), CIFAR-10 binary and
+// Importers behind `switchdiff prepare` (docs/formats.md#dataset-files): IDX (plain, gzip), CIFAR-10 binary and
 // downsampled-ImageNet .npz built in the test, including truncated files, wrong magic numbers and mismatched
 // shapes, each with a clear InputError/ConfigError.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// The prepared Fashion-MNIST file holds exactly the IDX source's pixels and labels (issue 5): SHA-256 of the
+// The prepared Fashion-MNIST file holds exactly the IDX source's pixels and labels: SHA-256 of the
 // gunzipped IDX payload (after the 16- and 8-byte headers) == SHA-256 of /images and /labels read by h5py.
 #include <gtest/gtest.h>
 

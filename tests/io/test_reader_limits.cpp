@@ -66,10 +66,11 @@ TEST(ReaderLimits, IdxExtentsThatOverflowOrExceedTheFileAreRefused) {
   EXPECT_CONTAINS(error_message<InputError>([&] { parse_idx(big, "big.idx", 3); }),
                   "65536x65536x65536 = 281474976710656 bytes");
   // Zero images (or zero-sized ones) are not a dataset.
-  EXPECT_CONTAINS(error_message<InputError>([&] { parse_idx(idx_header(3, {0, 28, 28}), "zero.idx", 3); }),
+  EXPECT_CONTAINS(error_message<InputError>([&] {
+                    parse_idx(idx_header(3, {0, 28, 28}), "zero.idx", 3);
+                  }),
                   "at least one image");
-  EXPECT_CONTAINS(error_message<InputError>([&] { parse_idx(idx_header(1, {0}), "zero_labels.idx", 1); }),
-                  "no labels");
+  EXPECT_CONTAINS(error_message<InputError>([&] { parse_idx(idx_header(1, {0}), "zero_labels.idx", 1); }), "no labels");
   EXPECT_EQ(parse_idx(idx_header(3, {1, 2, 2}) + "abcd", "ok.idx", 3).data.size(), 4u);
 }
 
@@ -85,8 +86,8 @@ TEST(ReaderLimits, GzipTrailingBytesAreAnErrorAndConcatenatedMembersAreRead) {
   const std::string gz = gzip_bytes(content);
   test::write_bytes(dir + "/trailing.gz", gz + "garbage");
   const std::string message = error_message<InputError>([&] { read_raw_file(dir + "/trailing.gz"); });
-  EXPECT_CONTAINS(message, "trailing.gz: 7 bytes after the end of the gzip stream (at byte " +
-                               std::to_string(gz.size()) + ")");
+  EXPECT_CONTAINS(message,
+                  "trailing.gz: 7 bytes after the end of the gzip stream (at byte " + std::to_string(gz.size()) + ")");
   test::write_bytes(dir + "/zeros.gz", gz + std::string(3, '\0'));
   EXPECT_CONTAINS(error_message<InputError>([&] { read_raw_file(dir + "/zeros.gz"); }), "after the end");
   test::write_bytes(dir + "/cut.gz", gz.substr(0, gz.size() - 3));
@@ -97,9 +98,8 @@ TEST(ReaderLimits, GzipTrailingBytesAreAnErrorAndConcatenatedMembersAreRead) {
 
 TEST(ReaderLimits, NpyShapesThatOverflowOrDoNotParseAreRefused) {
   // (2^62, 12) uint8: the product 3 * 2^64 wrapped to 0 bytes and matched an empty payload before.
-  EXPECT_CONTAINS(
-      error_message<InputError>([&] { parse_npy(npy_bytes("(4611686018427387904, 12)", ""), "wrap.npy"); }),
-      "more than 2^63 elements");
+  EXPECT_CONTAINS(error_message<InputError>([&] { parse_npy(npy_bytes("(4611686018427387904, 12)", ""), "wrap.npy"); }),
+                  "more than 2^63 elements");
   // A 20-digit extent: std::stoll threw a bare "stoll" (exit 2).
   EXPECT_CONTAINS(
       error_message<InputError>([&] { parse_npy(npy_bytes("(99999999999999999999, 3072)", ""), "huge.npy"); }),
@@ -107,8 +107,7 @@ TEST(ReaderLimits, NpyShapesThatOverflowOrDoNotParseAreRefused) {
   // In range but larger than the file.
   EXPECT_CONTAINS(error_message<InputError>([&] { parse_npy(npy_bytes("(1000000, 1000000)", "ab"), "big.npy"); }),
                   "needs 1000000000000 data bytes, the file has 2 (truncated)");
-  EXPECT_CONTAINS(error_message<InputError>([&] { parse_npy(npy_bytes("5", ""), "notuple.npy"); }),
-                  "not a tuple");
+  EXPECT_CONTAINS(error_message<InputError>([&] { parse_npy(npy_bytes("5", ""), "notuple.npy"); }), "not a tuple");
   EXPECT_CONTAINS(error_message<InputError>([&] { parse_npy(npy_bytes("(-1, 2)", ""), "negative.npy"); }),
                   "non-negative");
   EXPECT_EQ(parse_npy(npy_bytes("(2, 2)", "abcd"), "ok.npy").num_elements(), 4);
@@ -171,12 +170,10 @@ with h5py.File('psd.h5', 'w') as h: h['mu'] = mu; h['sigma'] = sigma; h['n'] = 5
 TEST(ReaderLimits, PngDestinationMustBeNewAndInAnExistingFolder) {
   const std::string dir = switchdiff::testing::scratch_dir();
   test::write_bytes(dir + "/taken.png", "precious");
-  EXPECT_CONTAINS(error_message<ConfigError>([&] { check_png_destination(dir + "/taken.png"); }),
-                  "never overwritten");
-  EXPECT_CONTAINS(error_message<ConfigError>([&] {
-                    write_png_grid(dir + "/taken.png", std::vector<uint8_t>(4), 1, 1, 2, 2);
-                  }),
-                  "never overwritten");
+  EXPECT_CONTAINS(error_message<ConfigError>([&] { check_png_destination(dir + "/taken.png"); }), "never overwritten");
+  EXPECT_CONTAINS(
+      error_message<ConfigError>([&] { write_png_grid(dir + "/taken.png", std::vector<uint8_t>(4), 1, 1, 2, 2); }),
+      "never overwritten");
   EXPECT_EQ(test::read_bytes(dir + "/taken.png"), "precious");
   EXPECT_CONTAINS(error_message<ConfigError>([&] { check_png_destination(dir + "/missing/dir/g.png"); }),
                   "does not exist");

@@ -1,4 +1,5 @@
-// Continuous-time ELBO against the exact mixture likelihood and band additivity (issue 3, point 5).
+// Continuous-time ELBO against the exact mixture likelihood and band additivity
+// (docs/likelihood.md#elbo-derivation-and-estimator).
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>

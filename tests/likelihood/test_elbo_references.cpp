@@ -42,8 +42,7 @@ TEST(ElboReferenceTest, DiffusionTermMatchesBruteForceMonteCarlo) {
 
   testing::write_mixture_json(dir + "/gmm.json", m);
   write_doubles(dir + "/y.f64", y);
-  run_python("elbo_brute_force_reference.py",
-             fmt::format("{0}/gmm.json {0}/y.f64 {0}/brute.f64", dir));
+  run_python("elbo_brute_force_reference.py", fmt::format("{0}/gmm.json {0}/y.f64 {0}/brute.f64", dir));
   const at::Tensor ref = read_doubles(dir + "/brute.f64").reshape({n, 2});
   for (int64_t i = 0; i < n; ++i) {
     const double a = ours.value[i].item<double>(), b = ref[i][0].item<double>();
@@ -56,8 +55,7 @@ TEST(ElboReferenceTest, DiffusionTermMatchesBruteForceMonteCarlo) {
 
 TEST(ElboReferenceTest, DiscreteReconstructionMatchesScipyQuadrature) {
   const std::string dir = testing::scratch_dir();
-  run_python("elbo_quadrature_reference.py",
-             dir + "/quad.f64");
+  run_python("elbo_quadrature_reference.py", dir + "/quad.f64");
   const at::Tensor ref = read_doubles(dir + "/quad.f64").reshape({2, 4});
   const int ks[] = {0, 1, 128, 255};
   for (int s = 0; s < 2; ++s) {
@@ -79,8 +77,7 @@ TEST(ElboReferenceTest, NoiseStreamsFollowTheDocumentedTorchCalls) {
   LikelihoodNoise noise({0, 5}, shape, o);
   noise.skip(1);
   const RepeatNoise r1 = noise.next();
-  run_python("noise_streams_reference.py",
-             dir + "/noise.f64");
+  run_python("noise_streams_reference.py", dir + "/noise.f64");
   const at::Tensor ref = read_doubles(dir + "/noise.f64").reshape({2, -1});
   for (int64_t i = 0; i < 2; ++i) {
     const at::Tensor ours = at::cat({r1.dequantization[i].reshape(-1), r1.probes[i].reshape(-1), r1.elbo_uniform[i],

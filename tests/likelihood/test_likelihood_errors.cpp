@@ -1,4 +1,5 @@
-// Bad inputs give clear errors (issue 3, point 6), and dequantization / noise streams follow docs/likelihood.md.
+// Bad inputs give clear errors (the key or file, the value, what is allowed; docs/style.md#errors), and
+// dequantization / noise streams follow docs/likelihood.md#random-numbers.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>

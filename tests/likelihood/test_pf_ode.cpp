@@ -1,5 +1,5 @@
-// PF-ODE log-density against exact truths (docs/likelihood.md#the-probability-flow-ode): analytic Gaussian-mixture densities, a
-// float64 fixed-step RK4 reference per band for a merged model, and batch invariance.
+// PF-ODE log-density against exact truths (docs/likelihood.md#the-probability-flow-ode): analytic Gaussian-mixture
+// densities, a float64 fixed-step RK4 reference per band for a merged model, and batch invariance.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
@@ -177,14 +177,14 @@ TEST_F(PfOdeTest, WrapperAroundAMergedModelKeepsTheSplit) {
   EXPECT_TRUE(bitwise_equal(direct.final_state.nfe, wrapped.final_state.nfe));
   // The wrapper's trained-range check is the merged model's, per band: a likelihood expert trained only up to
   // 0.1 cannot serve (0.002, 0.5].
-  const auto narrow = std::make_shared<RecordingDenoiser>("narrow", 1.0, experts::ImageShape{1, 2, 2},
-                                                          experts::SigmaRange{0.002, 0.1});
-  const auto wide = std::make_shared<RecordingDenoiser>("wide", 1.0, experts::ImageShape{1, 2, 2},
-                                                        experts::SigmaRange{0.002, 80});
+  const auto narrow =
+      std::make_shared<RecordingDenoiser>("narrow", 1.0, experts::ImageShape{1, 2, 2}, experts::SigmaRange{0.002, 0.1});
+  const auto wide =
+      std::make_shared<RecordingDenoiser>("wide", 1.0, experts::ImageShape{1, 2, 2}, experts::SigmaRange{0.002, 80});
   const RecordingDenoiser wrapped_narrow(experts::SwitchedDenoiser::merge(wide, narrow, 0.5));
   EXPECT_THROW(wrapped_narrow.check_trained_range(0.002, 80, "fix"), ConfigError);
-  EXPECT_NO_THROW(RecordingDenoiser(experts::SwitchedDenoiser::merge(wide, narrow, 0.1))
-                      .check_trained_range(0.002, 80, "fix"));
+  EXPECT_NO_THROW(
+      RecordingDenoiser(experts::SwitchedDenoiser::merge(wide, narrow, 0.1)).check_trained_range(0.002, 80, "fix"));
 }
 
 // Point 3 (mixture expert): an image's result alone equals its result in a batch of 64, bitwise.

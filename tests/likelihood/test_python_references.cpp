@@ -55,8 +55,8 @@ TEST_F(PythonReferenceTest, Dopri5TakesTheStepsOfScipyRk45) {
   dopri5_integrate(pendulum, y, 0.0, 10.0, s, counts);
 
   write_doubles(dir + "/initial.f64", initial);
-  run_python(fmt::format("{0}/tests/likelihood/rk45_reference.py {1}/initial.f64 {1}/scipy.f64", testing::source_dir(),
-                         dir));
+  run_python(
+      fmt::format("{0}/tests/likelihood/rk45_reference.py {1}/initial.f64 {1}/scipy.f64", testing::source_dir(), dir));
   const at::Tensor ref = read_doubles(dir + "/scipy.f64").reshape({4, 4});
   for (int64_t i = 0; i < 4; ++i) {
     EXPECT_NEAR(y[i][0].item<double>(), ref[i][0].item<double>(), 1e-12) << "row " << i;

@@ -111,12 +111,12 @@ TEST_P(SharedLikelihoodTest, EveryPointEqualsItsOwnEstimateBitwise) {
   }
   const int64_t performed_nfe = shared.performed_quality_nfe + shared.performed_likelihood_nfe;
   const int64_t performed_elbo = shared.performed_quality_elbo + shared.performed_likelihood_elbo;
-  std::printf("PF-ODE drift evaluations performed %lld of %lld attributable (quality %lld, likelihood %lld); ELBO %lld "
-              "of %lld\n",
-              static_cast<long long>(performed_nfe), static_cast<long long>(attributable_nfe),
-              static_cast<long long>(shared.performed_quality_nfe),
-              static_cast<long long>(shared.performed_likelihood_nfe), static_cast<long long>(performed_elbo),
-              static_cast<long long>(attributable_elbo));
+  std::printf(
+      "PF-ODE drift evaluations performed %lld of %lld attributable (quality %lld, likelihood %lld); ELBO %lld "
+      "of %lld\n",
+      static_cast<long long>(performed_nfe), static_cast<long long>(attributable_nfe),
+      static_cast<long long>(shared.performed_quality_nfe), static_cast<long long>(shared.performed_likelihood_nfe),
+      static_cast<long long>(performed_elbo), static_cast<long long>(attributable_elbo));
   EXPECT_LT(performed_nfe, attributable_nfe);
   EXPECT_LT(performed_elbo, attributable_elbo);
   // Each ELBO node is evaluated at most once per expert.
@@ -258,12 +258,12 @@ TEST(PfOdeSweep, ReportsPerformedOverNaiveEvaluationsForFivePoints) {
   int64_t naive = 0;
   for (const PfOdeResult& p : sweep.points) naive += total(p.final_state.nfe);
   const int64_t performed = sweep.performed_quality_nfe + sweep.performed_likelihood_nfe;
-  std::printf("5 points {0, 0.1, 0.5, 2, 80}, %lld images: performed %lld / naive %lld = %.3f (quality %lld, "
-              "likelihood %lld)\n",
-              static_cast<long long>(n), static_cast<long long>(performed), static_cast<long long>(naive),
-              static_cast<double>(performed) / static_cast<double>(naive),
-              static_cast<long long>(sweep.performed_quality_nfe),
-              static_cast<long long>(sweep.performed_likelihood_nfe));
+  std::printf(
+      "5 points {0, 0.1, 0.5, 2, 80}, %lld images: performed %lld / naive %lld = %.3f (quality %lld, "
+      "likelihood %lld)\n",
+      static_cast<long long>(n), static_cast<long long>(performed), static_cast<long long>(naive),
+      static_cast<double>(performed) / static_cast<double>(naive), static_cast<long long>(sweep.performed_quality_nfe),
+      static_cast<long long>(sweep.performed_likelihood_nfe));
   EXPECT_LT(performed, naive);
 }
 

@@ -61,9 +61,10 @@ TEST(VdmReferenceTest, ElboOfVdmExpertEqualsVdmLossTermByTerm) {
   write_doubles(dir + "/k.f64", images.to(at::kDouble));
   write_doubles(dir + "/u.f64", u);
   write_doubles(dir + "/eps.f64", normal.to(at::kDouble));
-  run_reference(fmt::format("elbo --model {0} --images {1}/k.f64 --uniform {1}/u.f64 --normal {1}/eps.f64 "
-                            "--shape {2} 1 8 8 --sigma-min {3} --sigma-max {4} --out {1}/ref.f64",
-                            model, dir, n, sigma_min, sigma_max));
+  run_reference(
+      fmt::format("elbo --model {0} --images {1}/k.f64 --uniform {1}/u.f64 --normal {1}/eps.f64 "
+                  "--shape {2} 1 8 8 --sigma-min {3} --sigma-max {4} --out {1}/ref.f64",
+                  model, dir, n, sigma_min, sigma_max));
   const double to_bpd = 1.0 / (static_cast<double>(d) * std::log(2.0));
   const at::Tensor ref = read_doubles(dir + "/ref.f64").reshape({n, 4}) * to_bpd;
   for (int64_t i = 0; i < n; ++i) {
@@ -81,8 +82,7 @@ TEST(VdmReferenceTest, ElboOfVdmExpertEqualsVdmLossTermByTerm) {
     EXPECT_NEAR(prior, vp, kToleranceBpd / 100) << "image " << i << ": the VE/VP prior gap is O(sigma_max^-4)";
     EXPECT_NEAR(diffusion, ref_diffusion, kToleranceBpd) << "image " << i;
     EXPECT_NEAR(reconstruction, ref_reconstruction, kToleranceBpd) << "image " << i;
-    EXPECT_NEAR(ours.bpd()[i].item<double>(), ve + ref_diffusion + ref_reconstruction, kToleranceBpd)
-        << "image " << i;
+    EXPECT_NEAR(ours.bpd()[i].item<double>(), ve + ref_diffusion + ref_reconstruction, kToleranceBpd) << "image " << i;
   }
 }
 
@@ -113,9 +113,10 @@ TEST(VdmReferenceTest, PfOdeBitsPerDimOfVdmExpertMatchIdodeDequantization) {
 
   write_doubles(dir + "/k.f64", images.to(at::kDouble));
   write_doubles(dir + "/u.f64", draw.dequantization);
-  run_reference(fmt::format("pf-ode --model {0} --images {1}/k.f64 --uniform {1}/u.f64 --shape {2} 1 2 2 "
-                            "--sigma-min {3} --sigma-max {4} --rtol 1e-8 --atol 1e-8 --out {1}/ref.f64",
-                            model, dir, n, o.ode.sigma_min, o.ode.sigma_max));
+  run_reference(
+      fmt::format("pf-ode --model {0} --images {1}/k.f64 --uniform {1}/u.f64 --shape {2} 1 2 2 "
+                  "--sigma-min {3} --sigma-max {4} --rtol 1e-8 --atol 1e-8 --out {1}/ref.f64",
+                  model, dir, n, o.ode.sigma_min, o.ode.sigma_max));
   const at::Tensor ref = read_doubles(dir + "/ref.f64").reshape({n, 3});
   double largest_shift = 0;
   for (int64_t i = 0; i < n; ++i) {

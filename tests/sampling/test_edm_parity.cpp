@@ -1,4 +1,4 @@
-// EDM parity (issue 2, evidence 4): tests/sampling/edm_reference.py, an independent Python
+// EDM parity (docs/sampling.md): tests/sampling/edm_reference.py, an independent Python
 // implementation of EDM Alg. 2, run on the same TorchScript experts and seeds, gives the same final
 // states as switchdiff's sampler within 1e-5 (before quantization), with and without a switch and churn.
 #include <gtest/gtest.h>

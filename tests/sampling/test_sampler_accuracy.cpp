@@ -114,8 +114,8 @@ TEST(SigmaSchedule, MatchesEdmFormulaAndEndsAtZero) {
   EXPECT_NEAR(grid[17], 0.002, 1e-15);
   EXPECT_EQ(grid.back(), 0.0);
   // sigma_9 of the default grid, from the closed form evaluated independently.
-  const double expected = std::pow(std::pow(80.0, 1 / 7.0) + 9.0 / 17.0 * (std::pow(0.002, 1 / 7.0) -
-                                                                           std::pow(80.0, 1 / 7.0)), 7.0);
+  const double expected =
+      std::pow(std::pow(80.0, 1 / 7.0) + 9.0 / 17.0 * (std::pow(0.002, 1 / 7.0) - std::pow(80.0, 1 / 7.0)), 7.0);
   EXPECT_DOUBLE_EQ(grid[9], expected);
   for (size_t i = 1; i < grid.size(); ++i) EXPECT_LT(grid[i], grid[i - 1]);
   EXPECT_THROW(sampling::edm_sigma_grid({0, 7, 0.002, 80}), ConfigError);

@@ -21,8 +21,8 @@ at::Tensor sample_in_batches(const experts::Denoiser& d, int64_t count, int64_t 
                              const sampling::SamplerOptions& o) {
   std::vector<at::Tensor> parts;
   for (int64_t start = 0; start < count; start += batch) {
-    parts.push_back(sampling::sample_seeds(d, core::consecutive_seeds(start, std::min(batch, count - start)), o)
-                        .final_state);
+    parts.push_back(
+        sampling::sample_seeds(d, core::consecutive_seeds(start, std::min(batch, count - start)), o).final_state);
   }
   return at::cat(parts);
 }
@@ -77,8 +77,8 @@ TEST(SamplerSeeds, InitialNoiseMatchesTorchGenerator) {
 
 TEST(SamplerSeeds, IdenticalExpertsSwitchedEqualSingleExpertBitwise) {
   experts::TorchScriptExpert raw({testing::tiny_fixtures_dir() + "/tiny_edm.pt"});
-  auto shared = std::make_shared<experts::TorchScriptExpert>(experts::ExpertSpec{testing::tiny_fixtures_dir() +
-                                                                                 "/tiny_edm.pt"});
+  auto shared =
+      std::make_shared<experts::TorchScriptExpert>(experts::ExpertSpec{testing::tiny_fixtures_dir() + "/tiny_edm.pt"});
   sampling::SamplerOptions o;
   const auto single = sampling::sample_seeds(*shared, {3, 4, 5}, o);
   for (double eta : {0.0, 0.5, 1.0, 80.0}) {
@@ -96,8 +96,8 @@ TEST(SamplerSeeds, QuantizationTruncatesLikeEdmGenerate) {
 }
 
 TEST(SamplerSeeds, NonFiniteExpertOutputNamesSeeds) {
-  auto nan = std::make_shared<experts::TorchScriptExpert>(experts::ExpertSpec{testing::tiny_fixtures_dir() +
-                                                                              "/nan_output.pt"});
+  auto nan = std::make_shared<experts::TorchScriptExpert>(
+      experts::ExpertSpec{testing::tiny_fixtures_dir() + "/nan_output.pt"});
   sampling::SamplerOptions o;
   try {
     sampling::sample_seeds(*experts::SwitchedDenoiser::merge(nan, nan, 0.0), {17, 18}, o);

@@ -23,8 +23,8 @@ using Merged = std::vector<std::shared_ptr<const experts::SwitchedDenoiser>>;
 std::vector<double> grid(int n, double smin, double smax, double rho) {
   std::vector<double> s;
   for (int i = 0; i < n; ++i) {
-    s.push_back(std::pow(std::pow(smax, 1 / rho) + i / (n - 1.0) * (std::pow(smin, 1 / rho) - std::pow(smax, 1 / rho)),
-                         rho));
+    s.push_back(
+        std::pow(std::pow(smax, 1 / rho) + i / (n - 1.0) * (std::pow(smin, 1 / rho) - std::pow(smax, 1 / rho)), rho));
   }
   s.push_back(0);
   return s;
@@ -84,8 +84,8 @@ TEST_P(SweepSampler, EveryPointEqualsItsOwnMergeBitwise) {
   for (size_t k = 0; k < etas.size(); ++k) {
     ASSERT_TRUE(shared[k].defined()) << "point " << k;
     const at::Tensor alone = sampling::sample_seeds(*merged[k], seeds, o).final_state;
-    EXPECT_TRUE(at::equal(shared[k], alone)) << c.name << ": eta = " << etas[k] << ", max |diff| "
-                                             << (shared[k] - alone).abs().max().item<double>();
+    EXPECT_TRUE(at::equal(shared[k], alone))
+        << c.name << ": eta = " << etas[k] << ", max |diff| " << (shared[k] - alone).abs().max().item<double>();
   }
   const int64_t naive = sampling::evaluations_per_sample(o) * static_cast<int64_t>(etas.size());
   EXPECT_LT(performed, naive);
