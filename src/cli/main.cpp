@@ -124,9 +124,6 @@ int run(int argc, char** argv) {
   } catch (const std::exception& e) {
     exit_code = report(e.what(), 2);
   }
-  // Every H5File is closed by now (RAII); after a failed write (a full disk) libhdf5 may still hold the file.
-  // Close it here, not in libhdf5's at-exit cleanup, which retries the failed flush (docs/formats.md).
-  io::close_all_hdf5_objects();
   // A lone failing rank would leave the others blocked in a collective: end the whole job.
   if (exit_code != 0 && multi_rank) dist::MpiSession::abort(exit_code);
   return exit_code;
@@ -141,5 +138,6 @@ int main(int argc, char** argv) {
   // the mmap threshold at 32 MiB.
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  switchdiff::io::skip_hdf5_exit_cleanup();  // before any HDF5 call (src/io/h5_file.h says why)
   return switchdiff::cli::run(argc, argv);
 }

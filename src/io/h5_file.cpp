@@ -277,22 +277,7 @@ std::vector<std::string> H5File::children(const std::string& group_path) const {
   return names;
 }
 
-void close_all_hdf5_objects() noexcept {
-  const ssize_t count = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
-  if (count <= 0) return;
-  std::vector<hid_t> ids(static_cast<size_t>(count));
-  const ssize_t listed = H5Fget_obj_ids(H5F_OBJ_ALL, H5F_OBJ_ALL, static_cast<size_t>(count), ids.data());
-  // Objects inside files first (the list holds files too), then the files themselves.
-  for (int pass = 0; pass < 2; ++pass) {
-    for (ssize_t i = 0; i < listed; ++i) {
-      const hid_t id = ids[static_cast<size_t>(i)];
-      if (H5Iis_valid(id) <= 0 || (H5Iget_type(id) == H5I_FILE) != (pass == 1)) continue;
-      while (H5Iis_valid(id) > 0 && H5Idec_ref(id) > 0) {
-      }
-    }
-  }
-  H5Eclear2(H5E_DEFAULT);
-}
+void skip_hdf5_exit_cleanup() noexcept { H5dont_atexit(); }
 
 void H5File::remove(const std::string& object_path) {
   check(*this, H5Ldelete(file_id_, object_path.c_str(), H5P_DEFAULT), "H5Ldelete", object_path);

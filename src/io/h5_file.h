@@ -116,9 +116,10 @@ class H5File {
 
 const char* element_type_name(ElementType type);
 
-// Closes every HDF5 object still open in this process (files, groups, datasets, attributes), ignoring failures.
-// main() calls it before exit, so libhdf5's own at-exit cleanup never runs on a file whose write failed (a full
-// disk): that cleanup retries the failed flush and has crashed there (exit 139).
-void close_all_hdf5_objects() noexcept;
+// Tells libhdf5 not to run its at-exit cleanup; main() calls it before any other HDF5 call. After a failed write
+// (a full disk) that cleanup, and closing the broken file's objects by hand, crashed inside libhdf5 (exit 139).
+// Nothing needs it: every file switchdiff finishes is closed explicitly (H5File::close) before it is committed,
+// and a half-written one is a `.partial` that a resumed run discards.
+void skip_hdf5_exit_cleanup() noexcept;
 
 }  // namespace switchdiff::io
