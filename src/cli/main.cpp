@@ -106,7 +106,8 @@ int run(int argc, char** argv) {
                                     : "serial";
     auto comm = dist::make_communicator(session ? backend : "serial");
     core::set_log_rank(comm->rank(), comm->size());
-    if (!args.config.to_ini().empty()) {
+    // `--dry-run` prints only its JSON on stdout, for scripts.
+    if (!args.config.to_ini().empty() && !args.flags.count("dry-run")) {
       // One line per section: the full INI text is stored in every output file (attribute `config`).
       core::info("switchdiff {} on {} rank(s), {} backend, {} thread(s) per rank\n# resolved configuration\n{}", name,
                  comm->size(), comm->backend(), at::get_num_threads(), args.config.to_compact_text());
