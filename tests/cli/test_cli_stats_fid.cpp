@@ -170,7 +170,7 @@ TEST_F(CliStatsFid, StatsPrintsTheExtractorSha256) {
 }
 
 TEST_F(CliStatsFid, BitwiseIdenticalForOneTwoThreeRanks) {
-  // batch 5: 260 blocks, so the ordered reduction runs in two groups (256 + 4 blocks).
+  // 1300 images in reduction blocks of 512 (pipeline/stats_job.h): 3 blocks over 2 and 3 ranks, calls of 5.
   const auto reference_mu = read_doubles(path("ref_a.h5"), "/mu");
   for (int ranks : {2, 3}) {
     const std::string out = fmt::format("{}/np{}.h5", testing::scratch_dir(), ranks);
