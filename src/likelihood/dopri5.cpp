@@ -41,8 +41,8 @@ double rms(const double* v, int64_t n) {
 
 // Rows of one batch: the state and the 7 stage derivatives as flat float64 buffers [B * n].
 struct Buffers {
-  Buffers(int64_t batch, int64_t n) : n(n) {
-    for (auto& k : stages) k.assign(static_cast<size_t>(batch * n), 0.0);
+  Buffers(int64_t batch, int64_t dims) : n(dims) {
+    for (auto& k : stages) k.assign(static_cast<size_t>(batch * dims), 0.0);
   }
   double* stage(int s, int64_t row) { return stages[s].data() + row * n; }
   const double* stage0(int64_t row) const { return stages[0].data() + row * n; }
