@@ -187,7 +187,7 @@ INSTANTIATE_TEST_SUITE_P(
                   {"huge_dim.npz:data", "beyond 2^63 - 1"}},
         BadSource{
             "npz_zero_images", "--input @D@/zero_images.npz --imagenet-version new", {"zero_images.npz", "no images"}}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& test) { return test.param.name; });
 
 // The real Fashion-MNIST test set (Debian's dataset-fashion-mnist): the prepared images and labels hash to
 // the IDX payloads' SHA-256 (after the 16- and 8-byte headers).

@@ -164,7 +164,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"unknown_key", "--experts.quality @FIX@/tiny_edm.pt --sampler.stepz 3", "sampler.stepz"},
         BadInput{"bad_number", "--experts.quality @FIX@/tiny_edm.pt --sampler.steps many", "is not an integer"},
         BadInput{"missing_metadata", "--experts.quality @FIX@/no_metadata.pt", "parameterization"}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& test) { return test.param.name; });
 
 TEST(CliSample, UnknownKeyInConfigFile) {
   const std::string dir = testing::scratch_dir();

@@ -361,7 +361,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"bad_extractor",
                  "stats --dataset @D@/b.h5 --output.path @D@/never.h5 --fid.extractor @F@/tiny_edm.pt",
                  {"tiny_edm.pt"}}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& test) { return test.param.name; });
 
 }  // namespace
 }  // namespace switchdiff

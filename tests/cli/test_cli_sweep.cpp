@@ -361,7 +361,7 @@ INSTANTIATE_TEST_SUITE_P(
                  "not a switchdiff sweep results file"},
         BadSweep{"existing_non_hdf5", "--config {ini} --output.path {dir}/other.h5", "other.h5"},
         BadSweep{"unwritable_output", "--config {ini} --output.path {dir}/other.h5/s.h5", "output.path"}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& test) { return test.param.name; });
 
 TEST(CliSweep, WithoutConfigRunsTheBundledDemo) {
   const std::string dir = testing::scratch_dir();

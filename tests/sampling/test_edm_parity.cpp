@@ -76,7 +76,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, EdmParity,
                          ::testing::Values(Case{"heun", false, 0.0, false}, Case{"heun_switch", true, 0.0, false},
                                            Case{"heun_switch_churn", true, 30.0, false},
                                            Case{"euler_switch", true, 0.0, true}),
-                         [](const auto& info) { return info.param.name; });
+                         [](const auto& test) { return test.param.name; });
 
 TEST(EdmParity, SwitchChangesTheSamples) {
   // If the switch were ignored, the switched and unswitched parity cases could pass with the same code.

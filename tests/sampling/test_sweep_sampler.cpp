@@ -101,7 +101,7 @@ INSTANTIATE_TEST_SUITE_P(Solvers, SweepSampler,
                          ::testing::Values(Case{"heun", sampling::Solver::kHeun, 0},
                                            Case{"euler", sampling::Solver::kEuler, 0},
                                            Case{"heun_churn", sampling::Solver::kHeun, 30}),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         [](const auto& test) { return std::string(test.param.name); });
 
 TEST(SweepSampler, DemoGridSharingRatios) {
   // The 18-step grid and the demo's etas {0, 0.1, 0.5, 2, 80}: 108 of 175 evaluations (0.617); every grid sigma
