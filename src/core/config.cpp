@@ -278,40 +278,33 @@ void Config::validate() const {
   }
 }
 
-std::string Config::to_compact_text() const {
+namespace {
+
+// The set keys grouped by section, in declaration order: the text of both renderings below.
+std::string render(const std::vector<ConfigKey>& keys, const std::map<std::string, std::string>& values,
+                   const char* section_close, const char* separator, const char* section_gap) {
   std::string out;
   std::string section;
-  for (const auto& k : keys_) {
-    auto it = values_.find(k.name);
-    if (it == values_.end() || it->second.empty()) continue;
+  for (const auto& k : keys) {
+    auto it = values.find(k.name);
+    if (it == values.end() || it->second.empty()) continue;
     const auto dot = k.name.find('.');
     const std::string s = k.name.substr(0, dot);
     if (s != section) {
-      out += (out.empty() ? "[" : "\n[") + s + "] ";
+      out += (section.empty() ? "" : section_gap) + ("[" + s + section_close);
       section = s;
     } else {
-      out += "; ";
+      out += separator;
     }
     out += k.name.substr(dot + 1) + " = " + it->second;
   }
   return out.empty() ? out : out + "\n";
 }
 
-std::string Config::to_ini() const {
-  std::string out;
-  std::string section;
-  for (const auto& k : keys_) {
-    auto it = values_.find(k.name);
-    if (it == values_.end() || it->second.empty()) continue;
-    const auto dot = k.name.find('.');
-    const std::string s = k.name.substr(0, dot);
-    if (s != section) {
-      out += (out.empty() ? "" : "\n") + ("[" + s + "]\n");
-      section = s;
-    }
-    out += k.name.substr(dot + 1) + " = " + it->second + "\n";
-  }
-  return out;
-}
+}  // namespace
+
+std::string Config::to_compact_text() const { return render(keys_, values_, "] ", "; ", "\n"); }
+
+std::string Config::to_ini() const { return render(keys_, values_, "]\n", "\n", "\n\n"); }
 
 }  // namespace switchdiff::core
