@@ -34,7 +34,9 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // Counts and sizes: at least 1, and small enough that products with image sizes cannot overflow int64.
 constexpr double kMaxCount = 1e12;
 // Seeds are int64; seed + index must not overflow (pipeline/sample_job.cpp checks the sum).
-constexpr double kMaxSeed = 9.2e18;
+constexpr double kMaxSeed = 9223372036854775807.0;  // int64 max (rounds to 2^63)
+// nll_seed + j (and the repeat's offset) stays far from the int64 maximum for any test set (< kMaxCount images).
+constexpr double kMaxNllSeed = 9e18;
 
 void experts_keys(core::Config& c) {
   c.declare({"experts.quality", "", "quality expert (TorchScript file or gmm:FILE), used where sigma > switch sigma"});
@@ -91,7 +93,7 @@ void nll_keys(core::Config& c) {
   c.declare({"nll.repeats", std::to_string(d.repeats), "passes over the test set, averaged (score_sde: 5)",
              integer_in(1, 1e6)});
   c.declare({"nll.seed", std::to_string(d.seed), "nll_seed: image j uses seed + j for dequantization and probes",
-             integer_in(0, kMaxSeed)});
+             integer_in(0, kMaxNllSeed)});
   c.declare({"nll.elbo", d.elbo ? "true" : "false", "also estimate the VDM ELBO", boolean_value()});
   c.declare({"nll.elbo_samples", std::to_string(d.elbo_options.samples), "log-sigma nodes per image for the ELBO",
              integer_in(1, 1e6)});

@@ -132,8 +132,8 @@ TEST(CliNll, DequantizationIsAStatedRecordedChoice) {
   EXPECT_TRUE(contains(sde.string_attribute("/", "bpd_formula"), "+ 7 with y = (k + u) * 2/256 - 1"))
       << sde.string_attribute("/", "bpd_formula");
   EXPECT_NE(grid.read<double>("/nll_bpd"), sde.read<double>("/nll_bpd"));
-  EXPECT_TRUE(contains(grid.string_attribute("/", "run_identity"), "dequantization=grid"));
-  EXPECT_TRUE(contains(sde.string_attribute("/", "run_identity"), "dequantization=score_sde"));
+  EXPECT_TRUE(contains(grid.string_attribute("/", "run_identity"), "dequantization = grid"));
+  EXPECT_TRUE(contains(sde.string_attribute("/", "run_identity"), "dequantization = score_sde"));
 }
 
 }  // namespace
