@@ -42,7 +42,7 @@ def command_args(name, paths, out):
             "--nll.dataset", paths["data"], "--nll.count", "4", "--nll.batch", "2", "--nll.rtol", "1e-2",
             "--nll.atol", "1e-2", "--nll.elbo_samples", "4", "--fid.extractor", paths["tiny_features"],
             "--fid.reference", paths["ref"], "--fid.batch", "4", "--sweep.keep_samples", "true",
-            "--run.threads", "1", "--output.path", out]
+            "--sweep.fid_jackknife_groups", "3", "--run.threads", "1", "--output.path", out]
 
 
 def call_counts(args, scratch):
