@@ -4,11 +4,10 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <string_view>
 
 #include "core/error.h"
-#include "core/file_hash.h"
 #include "core/log.h"
+#include "pipeline/block_record.h"
 #include "pipeline/durable_file.h"
 #include "pipeline/output_path.h"
 #include "pipeline/stop_request.h"
@@ -37,30 +36,15 @@ at::Tensor read_payload(const std::string& path, at::ScalarType dtype, int64_t l
   return at::tensor(v, at::kDouble);
 }
 
-// SHA-256 of a payload's bytes: records carry it, and are read back against it before they are committed and
-// when a resumed run finds them, so a page the disk lost (seen on a full tmpfs: no write call reported it) is
-// caught instead of becoming part of a result.
-std::string payload_hash(const at::Tensor& payload) {
-  const at::Tensor values = payload.contiguous();
-  return core::sha256_bytes(
-      std::string_view(static_cast<const char*>(values.data_ptr()), static_cast<size_t>(values.nbytes())));
-}
-
-// Why a record cannot be used ("" when it is complete and belongs to block b of this plan).
+// Why a record cannot be used ("" when it is a valid record of block b of this plan: pipeline/block_record.h).
 std::string record_problem(const std::string& path, const dist::Block& block, const BlockRoundsJob& job) {
+  const std::string problem = block_record_problem(path, block);
+  if (!problem.empty()) return problem;
   try {
     const io::H5File record = io::H5File::open_input(path);
-    if (!record.has_attribute("/", "complete") || record.int_attribute("/", "complete") != 1) return "incomplete";
-    if (record.int_attribute("/", "begin") != block.begin || record.int_attribute("/", "end") != block.end) {
-      return "holds another block";
-    }
-    const io::DatasetInfo info = record.dataset_info("/payload");
-    if (info.num_elements() != block.size() * job.item_length) return "payload of the wrong length";
-    if (!record.has_attribute("/", "payload_sha256")) return "no checksum";
-    const std::string stored = record.string_attribute("/", "payload_sha256");
-    if (payload_hash(read_payload(path, job.payload_dtype, info.num_elements())) != stored) {
-      return "its data do not match their checksum";
-    }
+    if (!record.is_dataset("/payload") ||
+        record.dataset_info("/payload").num_elements() != block.size() * job.item_length)
+      return "payload of the wrong length";
     return "";
   } catch (const Error& e) {
     return e.what();
@@ -68,25 +52,12 @@ std::string record_problem(const std::string& path, const dist::Block& block, co
 }
 
 void write_record(const std::string& final_path, const dist::Block& block, const at::Tensor& payload) {
-  write_durably(record_path(final_path, block.index), [&](const std::string& partial) {
-    io::H5File record = io::H5File::create(partial, /*overwrite=*/true);
-    record.set_int_attribute("/", "begin", block.begin);
-    record.set_int_attribute("/", "end", block.end);
+  write_block_record(record_path(final_path, block.index), block, [&](io::H5File& record) {
     const at::Tensor values = payload.contiguous();
     if (values.scalar_type() == at::kByte) {
       record.write<uint8_t>("/payload", {values.numel()}, values.data_ptr<uint8_t>());
     } else {
       record.write<double>("/payload", {values.numel()}, values.data_ptr<double>());
-    }
-    const std::string hash = payload_hash(values);
-    record.set_string_attribute("/", "payload_sha256", hash);
-    record.set_int_attribute("/", "complete", 1);  // last: a record without it is never trusted
-    record.close();
-    if (payload_hash(read_payload(partial, values.scalar_type(), values.numel())) != hash) {
-      throw make_error<IoError>(
-          "{}: the data read back differ from what was written (is the disk full?); free "
-          "space and run the same command again to resume",
-          partial);
     }
   });
 }

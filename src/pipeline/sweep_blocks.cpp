@@ -9,7 +9,7 @@
 #include "core/seeded_noise.h"
 #include "io/h5_file.h"
 #include "likelihood/shared_likelihood.h"
-#include "pipeline/durable_file.h"
+#include "pipeline/block_record.h"
 #include "sampling/sample_batch.h"
 
 namespace switchdiff::pipeline {
@@ -82,24 +82,18 @@ void compute_test_block(const SweepBlockInputs& in, const dist::Block& block, io
 
 void compute_sweep_block(const SweepBlockInputs& in, int64_t b) {
   const SweepPass& pass = *in.pass;
-  const std::string final_path = record_path(in.job->output_path, pass, b);
-  const bool samples = pass.is_sample_block(b);
-  const dist::Block block = samples ? pass.samples.block(b) : pass.images.block(b - pass.samples.num_blocks());
+  const std::string path = record_path(in.job->output_path, pass, b);
+  const dist::Block block = pass.block(b);
   // A private partial (`.partial.<pid>`): two runs computing the same block (a plain sweep started while an
   // array runs) each write their own file, and either rename is a complete record of the same numbers.
-  write_durably(
-      final_path,
-      [&](const std::string& partial) {
-        io::H5File record = io::H5File::create(partial, /*overwrite=*/true);
-        record.set_int_attribute("/", "begin", block.begin);
-        record.set_int_attribute("/", "end", block.end);
-        if (samples) {
+  write_block_record(
+      path, block,
+      [&](io::H5File& record) {
+        if (pass.is_sample_block(b)) {
           compute_sample_block(in, block, record);
         } else {
           compute_test_block(in, block, record);
         }
-        record.set_int_attribute("/", "complete", 1);  // last: a record without it is never trusted
-        record.close();
       },
       /*private_partial=*/true);
 }

@@ -4,8 +4,7 @@
 
 #include <filesystem>
 
-#include "core/error.h"
-#include "io/h5_file.h"
+#include "pipeline/block_record.h"
 #include "pipeline/durable_file.h"
 
 namespace switchdiff::pipeline {
@@ -23,15 +22,10 @@ std::vector<uint8_t> finished_records(const std::string& output_path, const Swee
   for (int64_t b = 0; b < pass.num_blocks(); ++b) {
     const std::string path = record_path(output_path, pass, b);
     if (!std::filesystem::exists(path)) continue;
-    std::string problem = "incomplete";
-    try {
-      const io::H5File record = io::H5File::open_input(path);
-      if (record.has_attribute("/", "complete") && record.int_attribute("/", "complete") == 1) {
-        done[static_cast<size_t>(b)] = 1;
-        continue;
-      }
-    } catch (const Error& e) {
-      problem = e.what();
+    const std::string problem = block_record_problem(path, pass.block(b));
+    if (problem.empty()) {
+      done[static_cast<size_t>(b)] = 1;
+      continue;
     }
     move_aside_damaged(path, problem);
   }
