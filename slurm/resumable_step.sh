@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by slurm/sweep.sbatch and slurm/sweep_array.sbatch (bash): runs one switchdiff command as a
+# Sourced by slurm/sweep.sbatch (bash): runs one switchdiff command as a
 # SLURM job step and turns "stopped with progress saved" into a requeue of the job, so a sweep survives
 # time limits and preemption without losing finished work.
 #

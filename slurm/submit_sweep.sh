@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Submits a sweep as a SLURM job array of N budget shares plus a last job. `switchdiff sweep` computes every
-# switch point in one pass over fixed global blocks; array task i of N (slurm/sweep_array.sbatch) computes
+# switch point in one pass over fixed global blocks; array task i of N (slurm/sweep.sbatch as an array) computes
 # the i-th of N contiguous block ranges (`--sweep.task i/N`), and whichever task finds every block present
 # assembles the results file. The last job (slurm/sweep.sbatch, --dependency=afterany on the array) runs the
 # plain sweep: it computes any block a task failed to finish, assembles if no task did, and prints the
@@ -44,8 +44,8 @@ read -r -a array_args <<<"${SWEEP_ARRAY_SBATCH_ARGS:-}"
 read -r -a final_args <<<"${SWEEP_FINAL_SBATCH_ARGS:-}"
 
 array_job=$(sbatch --parsable --array="0-$((tasks - 1))${SWEEP_ARRAY_MAX:+%$SWEEP_ARRAY_MAX}" \
-  --output="$log_dir/%x-%A_%a.out" ${SWEEP_DEPENDENCY:+--dependency="$SWEEP_DEPENDENCY"} \
-  "${array_args[@]}" "$SLURM_DIR/sweep_array.sbatch" "$@")
+  --job-name=switchdiff-sweep-task --output="$log_dir/%x-%A_%a.out" ${SWEEP_DEPENDENCY:+--dependency="$SWEEP_DEPENDENCY"} \
+  "${array_args[@]}" "$SLURM_DIR/sweep.sbatch" "$@")
 array_job=${array_job%%;*}  # "id;cluster" on multi-cluster sites
 # afterany, not afterok: the last job also runs when a task failed or was cancelled, and computes its blocks.
 final_job=$(sbatch --parsable --dependency="afterany:$array_job" --job-name=switchdiff-sweep \

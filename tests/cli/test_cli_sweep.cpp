@@ -236,7 +236,7 @@ TEST(CliSweep, ConcurrentArrayTasksAssembleOneFile) {
   const std::string ini = make_sweep_inputs(dir);
   const auto whole = switchdiff(fmt::format("sweep --config {} --output.path {}/whole.h5", ini, dir));
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
-  // Three "array tasks" at once, each a third of the blocks, as slurm/sweep_array.sbatch runs them; the last
+  // Three "array tasks" at once, each a third of the blocks, as slurm/sweep.sbatch runs them in an array; the last
   // to finish assembles.
   std::vector<testing::CommandResult> tasks(3);
   std::vector<std::thread> threads;

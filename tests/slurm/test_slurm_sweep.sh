@@ -10,6 +10,7 @@
 #  3. array with trouble: task 0 gets USR1 (exit 3, requeued, resumes its share), task 1 is scancel-ed
 #     halfway (exit 3, not requeued: a cancel stays one); the afterany job computes its missing blocks;
 #  4. bad input: the job fails with exit code 1 and is not requeued.
+#  5. an array whose task ids skip (--array=0-2:2): every task exits 1 before any work, naming the fix.
 # Prints every job's final state (scontrol: this cluster has no accounting database for sacct).
 # Skips (exit 77) when not root or when the SLURM packages are missing and cannot be installed. Stops the
 # daemons afterwards only if it started them. Env: SWITCHDIFF_EXE, SWITCHDIFF_BINARY_DIR, SWITCHDIFF_PYTHON.
@@ -235,5 +236,17 @@ scontrol show job "$id" | grep -q 'Restarts=0 ' || fail "a job with a bad config
 expect_in "$S/bad-$id.out" "missing.ini"
 expect_in "$S/bad-$id.out" "not requeueing"
 [ ! -e bad.h5 ] || fail "a failed run left bad.h5"
+
+# ---- 5. an array whose task ids skip (0,2): refused, since a share of the blocks would be lost ----
+id=$(sbatch --parsable --array=0-2:2 -J sd-gap -o "$S/gap-%A_%a.out" "$ROOT/slurm/sweep.sbatch" --config sweep.ini \
+  --output.path gap.h5)
+submitted+=("$id")
+for t in 0 2; do wait_gone "${id}_$t" 60; done
+for t in 0 2; do
+  report "${id}_$t" "5: array task $t of a gapped array"
+  scontrol show job "${id}_$t" | grep -q 'ExitCode=1:0' || { cat "$S/gap-${id}_$t.out"; fail "gapped array: expected exit 1"; }
+  expect_in "$S/gap-${id}_$t.out" "submit a gap-free range"
+done
+[ ! -e gap.h5 ] && [ ! -e gap.h5.work ] || fail "a refused array task left gap.h5 or its work folder"
 
 log "PASSED"
