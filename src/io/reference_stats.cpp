@@ -226,13 +226,14 @@ void write_feature_statistics(H5File& file, const FeatureStatistics& stats) {
   file.set_int_attribute("/", "feature_dim", f);
   file.set_string_attribute(
       "/", "statistics", "mu = sum/n, sigma = (sum_outer - n mu mu^T)/(n - 1), float64 (docs/metrics.md, EDM fid.py)");
-  if (stats.inception_score) {
-    const InceptionScoreRecord& is = *stats.inception_score;
-    file.write<double>("/inception_score", {}, &is.mean);
-    file.set_double_attribute("/inception_score", "std", is.std);
-    file.set_int_attribute("/inception_score", "splits", is.splits);
-    file.set_int_attribute("/inception_score", "num_samples", is.num_samples);
-  }
+  if (stats.inception_score) write_inception_score(file, *stats.inception_score);
+}
+
+void write_inception_score(H5File& file, const InceptionScoreRecord& score) {
+  file.write<double>("/inception_score", {}, &score.mean);
+  file.set_double_attribute("/inception_score", "std", score.std);
+  file.set_int_attribute("/inception_score", "splits", score.splits);
+  file.set_int_attribute("/inception_score", "num_samples", score.num_samples);
 }
 
 FeatureStatistics read_feature_statistics(const std::string& path) {

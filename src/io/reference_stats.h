@@ -56,6 +56,10 @@ struct FeatureStatistics {
 // sum/sum_outer and the Inception Score when present. Throws IoError on HDF5 failures.
 void write_feature_statistics(H5File& file, const FeatureStatistics& stats);
 
+// Writes /inception_score (the mean) with its attributes std, splits and num_samples: the one layout of the score in
+// statistics files and in `switchdiff fid` results (docs/formats.md).
+void write_inception_score(H5File& file, const InceptionScoreRecord& score);
+
 // Reads a statistics file, HDF5 or .npz, recognised by content (a zip signature means .npz).
 FeatureStatistics read_feature_statistics(const std::string& path);
 

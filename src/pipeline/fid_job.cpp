@@ -86,13 +86,7 @@ void write_fid_file(const FidJob& job, const FidJobResult& result) {
     file.set_string_attribute("/fid", "reference", job.reference_path);
     file.set_int_attribute("/fid", "samples_n", result.samples_n);
     file.set_int_attribute("/fid", "reference_n", result.reference_n);
-    if (result.inception_score) {
-      const auto& is = *result.inception_score;
-      file.write<double>("/inception_score", {}, &is.mean);
-      file.set_double_attribute("/inception_score", "std", is.std);
-      file.set_int_attribute("/inception_score", "splits", is.splits);
-      file.set_int_attribute("/inception_score", "num_samples", is.num_samples);
-    }
+    if (result.inception_score) io::write_inception_score(file, *result.inception_score);
     file.close();
   });
 }
