@@ -1,6 +1,6 @@
 #pragma once
-// Python references and file builders for the CLI tests: run a snippet with /usr/bin/python3 (Debian's numpy,
-// scipy, h5py, torch) in a folder, and a shared scratch folder for suites that build their inputs once.
+// Python references and file builders for the CLI tests: run a script of tests/cli/py with /usr/bin/python3 (Debian's
+// numpy, scipy, h5py, torch) in a folder, and a shared scratch folder for suites that build their inputs once.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -13,13 +13,13 @@
 
 namespace switchdiff::testing {
 
-// Runs `code` with python() in `folder` (as <folder>/<name>.py); fails the test on a non-zero exit and returns
-// the output.
-inline std::string run_python(const std::string& folder, const std::string& code, const std::string& name = "snippet") {
-  const std::string script = folder + "/" + name + ".py";
-  std::ofstream(script) << "import os, sys\nos.chdir('" << folder << "')\n" << code;
-  const auto result = run_command(fmt::format("{} {}", python(), script));
-  EXPECT_EQ(result.exit_code, 0) << code << "\n--- output ---\n" << result.output;
+// Runs the source tree's Python `script` (e.g. "tests/cli/py/make_info_files.py") with python() in `folder`, passing
+// `args`; fails the test on a non-zero exit and returns the output.
+inline std::string run_python_script(const std::string& folder, const std::string& script,
+                                     const std::vector<std::string>& args = {}) {
+  const std::string command = python_script_command(folder, script, args);
+  const auto result = run_command(command);
+  EXPECT_EQ(result.exit_code, 0) << command << "\n--- output ---\n" << result.output;
   return result.output;
 }
 

@@ -25,10 +25,8 @@ std::string fixture(const std::string& name) { return testing::tiny_fixtures_dir
 // A uint8 dataset [n, c, h, w] written by h5py (an independent writer), pixels from a fixed seed.
 std::string make_dataset(const std::string& dir, int n, int c, int h, const std::string& dtype = "uint8") {
   const std::string path = fmt::format("{}/data_{}_{}_{}_{}.h5", dir, n, c, h, dtype);
-  const auto r = testing::run_command(fmt::format(
-      "{} -c \"import numpy as np, h5py; rng=np.random.default_rng(3); "
-      "x=(rng.random(({},{},{},{}))**2*255).astype('{}'); h5py.File('{}','w').create_dataset('images', data=x)\"",
-      testing::python(), n, c, h, h, dtype, path));
+  const auto r = testing::run_command(testing::python_script_command(
+      dir, "tests/cli/py/make_nll_dataset.py", {std::to_string(n), std::to_string(c), std::to_string(h), dtype, path}));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   return path;
 }

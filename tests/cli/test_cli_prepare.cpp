@@ -15,75 +15,16 @@ namespace {
 using testing::contains;
 using testing::switchdiff;
 
-constexpr const char* kMakeSources = R"(
-import gzip, struct, numpy as np
-rng = np.random.default_rng(3)
-def idx(data):  # IDX: 0, 0, type 0x08 (ubyte), ndim, big-endian dims, data
-    return bytes([0, 0, 0x08, data.ndim]) + b''.join(struct.pack('>I', d) for d in data.shape) + data.tobytes()
-images = rng.integers(0, 256, (25, 7, 5), dtype=np.uint8)  # H != W catches a transposed layout
-labels = rng.integers(0, 10, 25, dtype=np.uint8)
-np.save('images.npy', images); np.save('labels.npy', labels)
-open('img.idx', 'wb').write(idx(images)); open('lab.idx', 'wb').write(idx(labels))
-with gzip.open('img.idx.gz', 'wb') as f: f.write(idx(images))
-with gzip.open('lab.idx.gz', 'wb') as f: f.write(idx(labels))
-raw = idx(images)
-open('truncated.idx', 'wb').write(raw[:-10])
-with gzip.open('truncated.idx.gz', 'wb') as f: f.write(raw[:-10])
-open('magic.idx', 'wb').write(bytes([0, 0, 0x0D, 3]) + raw[4:])  # 0x0D = float32 IDX, not images
-open('lab24.idx', 'wb').write(idx(labels[:24]))
-def cifar(n, seed):
-    r = np.random.default_rng(seed)
-    return np.concatenate([r.integers(0, 10, (n, 1), dtype=np.uint8), r.integers(0, 256, (n, 3072), dtype=np.uint8)], 1)
-open('data_batch_1.bin', 'wb').write(cifar(3, 1).tobytes()); open('data_batch_2.bin', 'wb').write(cifar(4, 2).tobytes())
-open('cifar_truncated.bin', 'wb').write(cifar(2, 3).tobytes()[:-1])
-np.savez('imagenet8.npz', data=rng.integers(0, 256, (5, 3 * 8 * 8), dtype=np.uint8), labels=np.arange(1, 6))
-# Header fields that overflow or lie about the size, zero-image sources, bytes after a gzip stream.
-open('huge_dims.idx', 'wb').write(bytes([0, 0, 8, 3]) + struct.pack('>III', 2**32 - 1, 2**32 - 1, 2**32 - 1) + raw[16:])
-open('zero_images.idx', 'wb').write(idx(np.zeros((0, 7, 5), np.uint8)))
-open('trailing.idx.gz', 'wb').write(gzip.compress(raw) + b'garbage')
-open('two_members.idx.gz', 'wb').write(gzip.compress(raw[:100]) + gzip.compress(raw[100:]))
-import zipfile
-def npy(shape):  # a uint8 .npy header declaring `shape`, with no data
-    h = "{'descr': '|u1', 'fortran_order': False, 'shape': %s, }" % shape
-    h += ' ' * (63 - (len(h) + 10) % 64) + '\n'
-    return b'\x93NUMPY\x01\x00' + struct.pack('<H', len(h)) + h.encode()
-with zipfile.ZipFile('overflow.npz', 'w') as z: z.writestr('data.npy', npy('(4611686018427387904, 12)'))
-with zipfile.ZipFile('huge_dim.npz', 'w') as z: z.writestr('data.npy', npy('(99999999999999999999, 3072)'))
-np.savez('zero_images.npz', data=np.zeros((0, 3072), np.uint8))
-)";
-
-// Checks a prepared file against the sources with h5py/hashlib; prints OK.
-constexpr const char* kCheck = R"(
-import hashlib, numpy as np, h5py
-def sha(path): return hashlib.sha256(open(path, 'rb').read()).hexdigest()
-with h5py.File('{out}', 'r') as f:
-    x, a = f['images'][...], f.attrs
-    assert x.dtype == np.uint8, x.dtype
-    assert a['images_sha256'] == hashlib.sha256(x.tobytes()).hexdigest()
-    assert a['source_sha256'].split('\n') == [sha(p) for p in a['source_files'].split('\n')], dict(a)
-    kind = '{kind}'
-    if kind == 'idx':
-        assert x.shape == (25, 1, 7, 5), x.shape
-        assert (x[:, 0] == np.load('images.npy')).all() and (f['labels'][...] == np.load('labels.npy')).all()
-        assert a['labels_sha256'] == sha(a['labels_file'])
-    if kind == 'cifar':
-        raw = np.concatenate([np.fromfile(p, np.uint8).reshape(-1, 3073) for p in ['data_batch_1.bin', 'data_batch_2.bin']])
-        assert x.shape == (7, 3, 32, 32) and (x.reshape(7, -1) == raw[:, 1:]).all() and (f['labels'][...] == raw[:, 0]).all()
-    if kind == 'imagenet':
-        d = np.load('imagenet8.npz')
-        assert x.shape == (5, 3, 8, 8) and (x.reshape(5, -1) == d['data']).all() and a['imagenet_version'] == 'new'
-    print('OK', a['source_format'])
-)";
-
 class CliPrepare : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = testing::suite_dir("CliPrepare.shared");
-    testing::run_python(dir_, kMakeSources, "make_sources");
+    testing::run_python_script(dir_, "tests/cli/py/make_prepare_sources.py");
   }
   static std::string path(const std::string& name) { return dir_ + "/" + name; }
+  // Checks a prepared file against the sources with h5py/hashlib; prints OK.
   static std::string check(const std::string& out, const std::string& kind) {
-    return testing::run_python(dir_, fmt::format(kCheck, fmt::arg("out", out), fmt::arg("kind", kind)), "check");
+    return testing::run_python_script(dir_, "tests/cli/py/check_prepared_file.py", {out, kind});
   }
   static std::string dir_;
 };
@@ -202,18 +143,7 @@ TEST(CliPrepareSlow, FashionMnistTestSetKeepsTheSourcePixels) {
                              "{0}/t10k-labels-idx1-ubyte.gz --output.path {1}/t10k.h5",
                              source, dir));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const std::string out = testing::run_python(dir, fmt::format(R"(
-import gzip, hashlib, numpy as np, h5py
-pixels = hashlib.sha256(gzip.open('{0}/t10k-images-idx3-ubyte.gz', 'rb').read()[16:]).hexdigest()
-labels = np.frombuffer(gzip.open('{0}/t10k-labels-idx1-ubyte.gz', 'rb').read()[8:], np.uint8)
-with h5py.File('t10k.h5', 'r') as f:
-    assert f['images'].shape == (10000, 1, 28, 28)
-    assert f.attrs['images_sha256'] == pixels, (f.attrs['images_sha256'], pixels)
-    assert hashlib.sha256(f['images'][...].tobytes()).hexdigest() == pixels
-    assert (f['labels'][...] == labels).all()
-print('images sha256', pixels)
-)",
-                                                               source));
+  const std::string out = testing::run_python_script(dir, "tests/cli/py/check_prepared_fashion_mnist.py", {source});
   const size_t at = out.find("images sha256 ");
   ASSERT_NE(at, std::string::npos) << out;
   EXPECT_TRUE(contains(r.output, out.substr(at + 14, 64))) << r.output;  // the summary prints the same hash

@@ -260,19 +260,7 @@ TEST(CliSample, OverflowingSeedRangesAndImpossibleBudgetsExitOne) {
 // says it is damaged.
 TEST(CliSample, BitFlippedExpertFileIsRefusedAsDamaged) {
   const std::string dir = testing::scratch_dir();
-  testing::run_python(dir,
-                      fmt::format(R"(
-import zipfile
-src = '{}'
-info = max(zipfile.ZipFile(src).infolist(), key=lambda i: i.file_size)
-raw = bytearray(open(src, 'rb').read())
-off = info.header_offset
-start = off + 30 + int.from_bytes(raw[off + 26:off + 28], 'little') + int.from_bytes(raw[off + 28:off + 30], 'little')
-raw[start + info.file_size // 2] ^= 0x10
-open('flipped.pt', 'wb').write(bytes(raw))
-)",
-                                  fixture("tiny_edm.pt")),
-                      "flip");
+  testing::run_python_script(dir, "tests/cli/py/flip_expert_bit.py", {fixture("tiny_edm.pt")});
   const auto r =
       switchdiff(fmt::format("sample --experts.quality {0}/flipped.pt --samples.count 2 --output.path {0}/s.h5", dir));
   EXPECT_EQ(r.exit_code, 1) << r.output;

@@ -19,90 +19,24 @@ using testing::switchdiff;
 
 std::string fixture(const std::string& name) { return testing::tiny_fixtures_dir() + "/" + name; }
 
-// Smooth random blobs plus noise: a (1300 images) and b (300 images, much brighter background) differ in
-// distribution: FID(a, b) ~ 0.9 with the tiny extractor's small features (FID(a, a) = 0). 1x12x12: grayscale is
-// repeated to 3 channels by the extractor.
-constexpr const char* kMakeDatasets = R"(
-import numpy as np, h5py
-rng = np.random.default_rng(5)
-yy, xx = np.mgrid[0:12, 0:12]
-def blobs(n, background):
-    c = rng.uniform(2, 10, (n, 2, 1, 1)); r = rng.uniform(1.5, 4, (n, 1, 1))
-    img = 200 * np.exp(-((yy - c[:, 0]) ** 2 + (xx - c[:, 1]) ** 2) / (2 * r * r)) + rng.normal(background, 20, (n, 12, 12))
-    return np.clip(img, 0, 255).astype(np.uint8)[:, None]
-def save(name, x):
-    with h5py.File(name, 'w') as f: f['images'] = x
-save('a.h5', blobs(1300, 20)); save('b.h5', blobs(300, 120)); save('one.h5', blobs(1, 20))
-save('zero.h5', np.zeros((0, 1, 12, 12), np.uint8))
-with h5py.File('neither.h5', 'w') as f: f['something'] = np.zeros(3)
-)";
-
-// pytorch-fid's calculate_frechet_distance (scipy.linalg.sqrtm) on features from torch.jit.load of the same
-// extractor, the Inception Score of openai/improved-gan (10 consecutive splits), and the reference/bad files.
-constexpr const char* kReferences = R"(
-import json, numpy as np, h5py, torch, scipy.linalg
-torch.set_num_threads(1)
-ext = torch.jit.load('{extractor}')
-def run(x, method):
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(x), 64):
-            b = torch.from_numpy(np.ascontiguousarray(x[i:i + 64]))
-            out.append((ext.logits(b) if method == 'logits' else ext(b)).double().numpy())
-    return np.concatenate(out)
-def stats(f): return f.mean(0), np.cov(f, rowvar=False)
-def fid(mu1, s1, mu2, s2):
-    diff = mu1 - mu2
-    covmean, _ = scipy.linalg.sqrtm(s1.dot(s2), disp=False)
-    if np.iscomplexobj(covmean): covmean = covmean.real
-    return float(diff.dot(diff) + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
-def inception_score(logits, splits=10):
-    n = len(logits); scores = []
-    for i in range(splits):
-        part = logits[i * n // splits:(i + 1) * n // splits]
-        logp = part - part.max(1, keepdims=True); logp -= np.log(np.exp(logp).sum(1, keepdims=True))
-        p = np.exp(logp); py = p.mean(0)
-        scores.append(np.exp((p * (logp - np.log(py))).sum(1).mean()))
-    return float(np.mean(scores)), float(np.std(scores))
-a = h5py.File('a.h5', 'r')['images'][...]; b = h5py.File('b.h5', 'r')['images'][...]
-mu_a, s_a = stats(run(a, 'f')); mu_b, s_b = stats(run(b, 'f'))
-with h5py.File('ref_a.h5', 'r') as f: mu, sigma = f['mu'][...], f['sigma'][...]
-is_b = inception_score(run(b, 'logits')); is_a = inception_score(run(a, 'logits'))
-print(json.dumps(dict(fid_ab=fid(mu_b, s_b, mu_a, s_a), is_b_mean=is_b[0], is_b_std=is_b[1], is_a_mean=is_a[0],
-                      is_a_std=is_a[1],
-                      mu_err=float(np.abs(mu - mu_a).max() / np.abs(mu_a).max()),
-                      sigma_err=float(np.abs(sigma - s_a).max() / np.abs(s_a).max()))))
-np.savez('ref_a.npz', mu=mu, sigma=sigma); np.savez_compressed('ref_a_compressed.npz', mu=mu, sigma=sigma)
-raw = open('ref_a.npz', 'rb').read(); open('truncated.npz', 'wb').write(raw[:len(raw) // 2])
-open('corrupt.npz', 'wb').write(b'PK\x03\x04' + bytes(np.random.default_rng(1).integers(0, 256, 3000, dtype=np.uint8)))
-raw = open('ref_a.h5', 'rb').read(); open('truncated.h5', 'wb').write(raw[:len(raw) // 2])
-np.savez('no_sigma.npz', mu=mu)
-np.savez('bad_shape.npz', mu=mu, sigma=np.zeros((16, 17)))
-np.savez('dim8.npz', mu=np.zeros(8), sigma=np.eye(8))
-np.savez('nan.npz', mu=np.full(16, np.nan), sigma=sigma)
-with h5py.File('no_sigma.h5', 'w') as f: f['mu'] = mu
-with h5py.File('n1.h5', 'w') as f: f['mu'] = mu; f['sigma'] = sigma; f['n'] = 1
-indefinite = sigma.copy(); c = 2 * np.sqrt(sigma[0, 0] * sigma[1, 1])  # symmetric, same (positive) diagonal,
-indefinite[0, 1] += c; indefinite[1, 0] += c  # the [0:2, 0:2] block has a negative determinant: indefinite
-np.savez('indefinite.npz', mu=mu, sigma=indefinite)
-with h5py.File('indefinite.h5', 'w') as f: f['mu'] = mu; f['sigma'] = indefinite; f['n'] = 1300
-asymmetric = sigma.copy(); asymmetric[0, 1] += 0.1 * np.abs(sigma).max()
-np.savez('asymmetric.npz', mu=mu, sigma=asymmetric)
-)";
-
 class CliStatsFid : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!references_.empty()) return;  // built once per process for both suites
     dir_ = testing::suite_dir("CliStatsFid.shared");
-    testing::run_python(dir_, kMakeDatasets, "make_datasets");
+    // Smooth random blobs plus noise: a (1300 images) and b (300 images, much brighter background) differ in
+    // distribution: FID(a, b) ~ 0.9 with the tiny extractor's small features (FID(a, a) = 0). 1x12x12: grayscale
+    // is repeated to 3 channels by the extractor.
+    testing::run_python_script(dir_, "tests/cli/py/make_stats_fid_datasets.py");
     const auto r =
         switchdiff(fmt::format("stats --dataset {0}/a.h5 --fid.extractor {1} --fid.batch 5 "
                                "--output.path {0}/ref_a.h5",
                                dir_, fixture("tiny_features.pt")));
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    references_ = testing::run_python(
-        dir_, fmt::format(kReferences, fmt::arg("extractor", fixture("tiny_features.pt"))), "references");
+    // pytorch-fid's calculate_frechet_distance (scipy.linalg.sqrtm) on features from torch.jit.load of the same
+    // extractor, the Inception Score of openai/improved-gan (10 consecutive splits), and the reference/bad files.
+    references_ =
+        testing::run_python_script(dir_, "tests/cli/py/stats_fid_references.py", {fixture("tiny_features.pt")});
   }
   static std::string path(const std::string& name) { return dir_ + "/" + name; }
   // A number of the JSON line the reference script printed, e.g. "fid_ab" or "is_b_mean".

@@ -73,4 +73,24 @@ CommandResult run_command(const std::string& command_line) {
   return result;
 }
 
+std::string shell_quote(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      quoted += "'\\''";
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "'";
+}
+
+std::string python_script_command(const std::string& folder, const std::string& script,
+                                  const std::vector<std::string>& args) {
+  std::string command =
+      fmt::format("(cd {} && {} {}", shell_quote(folder), python(), shell_quote(source_dir() + "/" + script));
+  for (const std::string& arg : args) command += " " + shell_quote(arg);
+  return command + ")";
+}
+
 }  // namespace switchdiff::testing

@@ -25,4 +25,11 @@ struct CommandResult {
 // Runs a shell command line, capturing its output.
 CommandResult run_command(const std::string& command_line);
 
+// `text` in single quotes for the shell (a ' inside becomes '\'').
+std::string shell_quote(const std::string& text);
+// The command line that runs `script` of the source tree (relative to source_dir(), e.g. tests/io/py/check_h5_types.py)
+// with python() in the folder `folder`, every argument quoted: (cd 'FOLDER' && PYTHON 'SOURCE/SCRIPT' 'ARG'...).
+std::string python_script_command(const std::string& folder, const std::string& script,
+                                  const std::vector<std::string>& args = {});
+
 }  // namespace switchdiff::testing

@@ -43,14 +43,9 @@ TEST(GaussianMixtureExpert, LogDensityMatchesScipy) {
   const at::Tensor x = at::tensor({0.1, 0.2, -1.0, 0.7, 2.0, -2.0}, at::kDouble).reshape({3, 1, 1, 2});
   const double s = 0.7;
   const at::Tensor ours = gmm.log_density(x, at::full({3}, s, at::kDouble));
-  const std::string script = fmt::format(
-      "import numpy as np; from scipy.stats import multivariate_normal as mvn\n"
-      "s2={}; x=np.array([[0.1,0.2],[-1.0,0.7],[2.0,-2.0]])\n"
-      "p=0.25*mvn.pdf(x,[0.5,-0.25],[[0.3+s2,0.1],[0.1,0.2+s2]])+0.75*mvn.pdf(x,[-0.4,0.6],[[0.05+s2,0],[0,0.4+s2]])\n"
-      "print(' '.join(repr(v) for v in np.log(p)))",
-      s * s);
-  std::ofstream(dir + "/ref.py") << script;
-  const auto result = testing::run_command(testing::python() + " " + dir + "/ref.py");
+  // scipy's density of the same mixture (tests/experts/py/gmm_log_density.py), s^2 in shortest round-trip form.
+  const auto result = testing::run_command(
+      testing::python_script_command(dir, "tests/experts/py/gmm_log_density.py", {fmt::format("{}", s * s)}));
   ASSERT_EQ(result.exit_code, 0) << result.output;
   std::istringstream in(result.output);
   for (int i = 0; i < 3; ++i) {

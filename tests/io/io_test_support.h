@@ -1,5 +1,5 @@
 #pragma once
-// Helpers for the io tests: run a Python snippet (Debian's numpy / h5py) in the test, write and read raw files.
+// Helpers for the io tests: run a Python script of tests/io/py (Debian's numpy / h5py), write and read raw files.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -14,16 +14,13 @@
 
 namespace switchdiff::io::test {
 
-// Runs `code` with /usr/bin/python3 in `folder` (written to a script file there); fails the test on a non-zero
-// exit and returns the output.
-inline std::string run_python(const std::string& folder, const std::string& code) {
-  const std::string script = folder + "/snippet.py";
-  std::ofstream(script) << "import os, sys\nos.chdir("
-                        << "'" << folder << "'"
-                        << ")\n"
-                        << code;
-  const auto result = switchdiff::testing::run_command(fmt::format("{} {}", switchdiff::testing::python(), script));
-  EXPECT_EQ(result.exit_code, 0) << code << "\n--- output ---\n" << result.output;
+// Runs the source tree's Python `script` (e.g. "tests/io/py/write_npy_arrays.py", numpy / h5py) with python()
+// (/usr/bin/python3) in `folder`, passing `args`; fails the test on a non-zero exit and returns the output.
+inline std::string run_python_script(const std::string& folder, const std::string& script,
+                                     const std::vector<std::string>& args = {}) {
+  const std::string command = switchdiff::testing::python_script_command(folder, script, args);
+  const auto result = switchdiff::testing::run_command(command);
+  EXPECT_EQ(result.exit_code, 0) << command << "\n--- output ---\n" << result.output;
   return result.output;
 }
 

@@ -54,16 +54,7 @@ TEST(DatasetFile, RoundTripsAndReadsRanges) {
   EXPECT_CONTAINS(error_message<InputError>([&] { reader.read_images(8, 12); }),
                   "images [8, 12) requested, the file has 11");
 
-  test::run_python(dir, R"(
-import h5py, numpy as np
-f = h5py.File('small.h5', 'r')
-x = f['images']
-assert x.dtype == np.uint8 and x.shape == (11, 3, 4, 5), x
-assert f['labels'].dtype == np.int64 and list(f['labels'][:3]) == [0, 1, 2]
-i = np.arange(11 * 60)
-assert (x[...].reshape(-1) == ((i * 37 + i // 7) % 256)).all()
-assert f.attrs['source_format'] == 'test' and f.attrs['layout'].startswith('images uint8')
-)");
+  test::run_python_script(dir, "tests/io/py/check_small_dataset.py");
 
   EXPECT_CONTAINS(error_message<ConfigError>([&] { write_dataset_file(path, written); }), "already exists");
   write_dataset_file(path, small_dataset(2), /*overwrite=*/true);
@@ -89,21 +80,7 @@ TEST(DatasetFile, WritesWithoutLabelsAndChecksArraySizes) {
 
 TEST(DatasetFile, ExplainsFilesThatAreNotDatasets) {
   const std::string dir = switchdiff::testing::scratch_dir();
-  test::run_python(dir, R"(
-import h5py, numpy as np
-with h5py.File('no_images.h5', 'w') as f: f['pixels'] = np.zeros((2, 1, 2, 2), np.uint8)
-with h5py.File('float_images.h5', 'w') as f: f['images'] = np.zeros((2, 1, 2, 2), np.float32)
-with h5py.File('rank3.h5', 'w') as f: f['images'] = np.zeros((2, 28, 28), np.uint8)
-with h5py.File('bad_labels.h5', 'w') as f:
-  f['images'] = np.zeros((2, 1, 2, 2), np.uint8)
-  f['labels'] = np.zeros(3, np.int64)
-with h5py.File('float_labels.h5', 'w') as f:
-  f['images'] = np.zeros((2, 1, 2, 2), np.uint8)
-  f['labels'] = np.zeros(2, np.float64)
-with h5py.File('int32_labels.h5', 'w') as f:
-  f['images'] = np.zeros((2, 1, 2, 2), np.uint8)
-  f['labels'] = np.array([3, 4], np.int32)
-)");
+  test::run_python_script(dir, "tests/io/py/write_non_datasets.py");
   auto message = [&](const std::string& name) {
     return error_message<InputError>([&] { read_dataset_info(dir + "/" + name); });
   };

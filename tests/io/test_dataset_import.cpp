@@ -162,29 +162,14 @@ TEST(CifarImport, RejectsTruncatedBatchesBadLabelsAndExtraLabelFiles) {
                     import_dataset({dir + "/ok.bin", dir + "/images"});
                   }),
                   "must share one format");
-  test::run_python(dir, R"(
-import tarfile
-with tarfile.open('cifar-10-binary.tar.gz', 'w:gz') as t: t.add('ok.bin')
-)");
+  test::run_python_script(dir, "tests/io/py/write_cifar_tarball.py");
   EXPECT_CONTAINS(error_message<InputError>([&] { import_dataset(dir + "/cifar-10-binary.tar.gz"); }),
                   "extract it first");
 }
 
 TEST(ImagenetImport, ReadsFlatAndChannelsLastNpzAndRecordsTheRelease) {
   const std::string dir = switchdiff::testing::scratch_dir();
-  test::run_python(dir, R"(
-import numpy as np
-rng = np.random.RandomState(0)
-nchw = rng.randint(0, 256, size=(6, 3, 32, 32)).astype(np.uint8)
-labels = np.arange(1, 7)
-np.savez('flat.npz', data=nchw.reshape(6, 3072), labels=labels, mean=np.zeros(3072))
-np.savez_compressed('nhwc.npz', data=np.ascontiguousarray(nchw.transpose(0, 2, 3, 1)), labels=labels)
-np.savez('float.npz', data=nchw.reshape(6, 3072).astype(np.float64))
-np.savez('odd.npz', data=np.zeros((6, 3000), np.uint8))
-np.savez('short_labels.npz', data=nchw.reshape(6, 3072), labels=labels[:5])
-np.savez('no_data.npz', x=nchw)
-open('nchw.bin', 'wb').write(nchw.tobytes())
-)");
+  test::run_python_script(dir, "tests/io/py/write_imagenet_npz.py");
   const std::string expected = test::read_bytes(dir + "/nchw.bin");
   for (const char* name : {"flat.npz", "nhwc.npz"}) {
     SCOPED_TRACE(name);

@@ -12,7 +12,7 @@ namespace switchdiff::io {
 namespace {
 
 using test::error_message;
-using test::run_python;
+using test::run_python_script;
 
 TEST(H5File, RoundTripsEveryElementTypeAndShape) {
   const std::string dir = switchdiff::testing::scratch_dir();
@@ -72,16 +72,7 @@ TEST(H5File, RoundTripsEveryElementTypeAndShape) {
   EXPECT_EQ(file.children("/"), (std::vector<std::string>{"empty", "f32", "f64", "group", "i32", "scalar", "u8"}));
 
   // Cross-check with h5py: the values and dtypes another program sees.
-  run_python(dir, R"(
-import h5py, numpy as np
-f = h5py.File('types.h5', 'r')
-assert f['u8'].dtype == np.uint8 and f['u8'].shape == (2, 3), f['u8']
-assert f['u8'][1, 2] == 255
-assert f['group/deeper/i64'].dtype == np.int64 and f['group/deeper/i64'][2, 0, 1] == 2**63 - 1
-assert f['f64'][1] == -1.0 / 3.0
-assert f['f32'].dtype == np.float32 and f['f32'].compression == 'gzip' and f['f32'].chunks == (2,)
-assert f['scalar'][()] == 2.75
-)");
+  run_python_script(dir, "tests/io/py/check_h5_types.py");
 }
 
 TEST(H5File, ReadsAndWritesRowRangesAndAppendsToExtendableDatasets) {
@@ -144,22 +135,7 @@ TEST(H5File, StoresStringAndNumericAttributes) {
   EXPECT_CONTAINS(error_message<InputError>([&] { file.double_attribute("/", "config"); }), "expected a number");
   EXPECT_CONTAINS(error_message<InputError>([&] { file.string_attribute("/", "nope"); }), "no such attribute");
 
-  run_python(dir, R"(
-import h5py, numpy as np
-f = h5py.File('attributes.h5', 'r')
-c = f.attrs['config']
-assert isinstance(c, str) and len(c) > 200000 and c.endswith('steps = 18 \u2014 \u03c3'), repr(c[-30:])
-assert f.attrs['world_size'] == 4 and f.attrs['seed_scale'] == 0.1
-assert f['sweep/fid'].attrs['unit'] == 'FID'
-# files written by h5py: fixed-length byte strings and int32 data
-g = h5py.File('from_h5py.h5', 'w')
-g.attrs['fixed'] = b'inception-2015-12-05'
-g.attrs['vlen'] = 'sha:abc'
-g.attrs['count'] = np.int32(7)
-g['data'] = np.arange(6, dtype='>i4').reshape(2, 3)
-g['text'] = 'a string dataset'
-g.close()
-)");
+  run_python_script(dir, "tests/io/py/check_h5_attributes.py");
   const H5File other = H5File::open_input(dir + "/from_h5py.h5");
   EXPECT_EQ(other.string_attribute("/", "fixed"), "inception-2015-12-05");
   EXPECT_EQ(other.string_attribute("/", "vlen"), "sha:abc");

@@ -14,34 +14,7 @@ namespace {
 using test::error_message;
 
 // numpy writes <name>.npy and <name>.f64 (its values as little-endian float64 in C order) for every case.
-constexpr const char* kWriteArrays = R"(
-import numpy as np
-base = np.arange(2 * 3 * 4, dtype=np.float64).reshape(2, 3, 4) / 3.0 + np.sqrt(2.0)
-cases = {
-  'f8_c': base,
-  'f8_fortran': np.asfortranarray(base),
-  'f8_big_endian': base.astype('>f8'),
-  'f4_c': base.astype(np.float32),
-  'f4_fortran': np.asfortranarray(base.astype(np.float32)),
-  'u1': (np.arange(300) % 256).astype(np.uint8).reshape(3, 100),
-  'u1_fortran': np.asfortranarray((np.arange(60) * 7 % 256).astype(np.uint8).reshape(3, 4, 5)),
-  'i8': np.array([-2**62, -1, 0, 1, 2**53 + 1], dtype=np.int64),
-  'i4_big': np.array([[-5, 6], [7, -8]], dtype='>i4'),
-  'bool': np.array([True, False, True]),
-  'scalar': np.float64(2.5) * np.ones(()),
-  'empty': np.zeros((0, 4)),
-}
-for name, a in cases.items():
-  np.save(name + '.npy', a)
-  with open(name + '.f64', 'wb') as f:
-    f.write(np.ascontiguousarray(a, dtype='<f8').tobytes())
-np.savez('plain.npz', mu=base[0], sigma=np.asfortranarray(base[1]), labels=np.arange(5))
-np.savez_compressed('compressed.npz', mu=base[0], sigma=np.asfortranarray(base[1]), labels=np.arange(5))
-for name, a in {'mu': base[0], 'sigma': base[1]}.items():
-  with open('npz_' + name + '.f64', 'wb') as f:
-    f.write(np.ascontiguousarray(a, dtype='<f8').tobytes())
-print('ok')
-)";
+constexpr const char* kWriteArrays = "tests/io/py/write_npy_arrays.py";
 
 void expect_exact(const NpyArray& array, const std::string& expected_f64_bytes) {
   const std::vector<double> values = array.to_float64();
@@ -51,7 +24,7 @@ void expect_exact(const NpyArray& array, const std::string& expected_f64_bytes) 
 
 TEST(NpyReader, ReadsEveryDtypeAndOrderNumpyWritesExactly) {
   const std::string dir = switchdiff::testing::scratch_dir();
-  test::run_python(dir, kWriteArrays);
+  test::run_python_script(dir, kWriteArrays);
   for (const char* name : {"f8_c", "f8_fortran", "f8_big_endian", "f4_c", "f4_fortran", "u1", "u1_fortran", "i8",
                            "i4_big", "bool", "scalar", "empty"}) {
     SCOPED_TRACE(name);
@@ -77,7 +50,7 @@ TEST(NpyReader, ReadsEveryDtypeAndOrderNumpyWritesExactly) {
 
 TEST(NpzArchive, ReadsStoredAndDeflatedArchives) {
   const std::string dir = switchdiff::testing::scratch_dir();
-  test::run_python(dir, kWriteArrays);
+  test::run_python_script(dir, kWriteArrays);
   for (const char* name : {"plain.npz", "compressed.npz"}) {
     SCOPED_TRACE(name);
     const NpzArchive archive(dir + "/" + name);
@@ -95,7 +68,7 @@ TEST(NpzArchive, ReadsStoredAndDeflatedArchives) {
 
 TEST(NpzArchive, RejectsTruncatedAndCorruptFiles) {
   const std::string dir = switchdiff::testing::scratch_dir();
-  test::run_python(dir, kWriteArrays);
+  test::run_python_script(dir, kWriteArrays);
   const std::string npy = test::read_bytes(dir + "/f8_c.npy");
   test::write_bytes(dir + "/cut.npy", npy.substr(0, npy.size() - 8));
   EXPECT_CONTAINS(error_message<InputError>([&] { read_npy_file(dir + "/cut.npy"); }),
@@ -128,14 +101,7 @@ TEST(NpzArchive, RejectsTruncatedAndCorruptFiles) {
 
 TEST(NpyReader, RejectsUnsupportedDtypesNamingThem) {
   const std::string dir = switchdiff::testing::scratch_dir();
-  test::run_python(dir, R"(
-import numpy as np
-np.save('complex.npy', np.zeros(3, dtype=np.complex128))
-np.save('object.npy', np.array([{'a': 1}], dtype=object), allow_pickle=True)
-np.save('structured.npy', np.zeros(2, dtype=[('x', '<f8'), ('y', '<i4')]))
-np.save('half.npy', np.zeros(2, dtype=np.float16))
-np.save('floats.npy', np.zeros(2))
-)");
+  test::run_python_script(dir, "tests/io/py/write_unsupported_npy.py");
   EXPECT_CONTAINS(error_message<InputError>([&] { read_npy_file(dir + "/complex.npy"); }), "dtype '<c16'");
   EXPECT_CONTAINS(error_message<InputError>([&] { read_npy_file(dir + "/object.npy"); }), "object arrays");
   EXPECT_CONTAINS(error_message<InputError>([&] { read_npy_file(dir + "/structured.npy"); }), "structured dtype");

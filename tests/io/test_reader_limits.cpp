@@ -120,13 +120,7 @@ TEST(ReaderLimits, ZeroImageDatasetsAreNeitherWrittenNorRead) {
   EXPECT_CONTAINS(error_message<InputError>([&] { write_dataset_file(dir + "/empty.h5", empty); }),
                   "at least one image");
   EXPECT_FALSE(std::filesystem::exists(dir + "/empty.h5"));
-  test::run_python(dir, R"(
-import numpy as np, h5py, zipfile
-with h5py.File('zero.h5', 'w') as f: f['images'] = np.zeros((0, 1, 4, 4), np.uint8)
-with h5py.File('flat.h5', 'w') as f: f['images'] = np.zeros((3, 1, 0, 4), np.uint8)
-np.savez('zero.npz', data=np.zeros((0, 3072), np.uint8))
-np.savez('zero_side.npz', data=np.zeros((4, 0), np.uint8))
-)");
+  test::run_python_script(dir, "tests/io/py/write_zero_image_datasets.py");
   EXPECT_CONTAINS(error_message<InputError>([&] { DatasetReader reader(dir + "/zero.h5"); }), "no images");
   EXPECT_CONTAINS(error_message<InputError>([&] { read_dataset_info(dir + "/flat.h5"); }), "empty");
   const ImportOptions imagenet{std::nullopt, std::string("new")};
@@ -136,23 +130,7 @@ np.savez('zero_side.npz', data=np.zeros((4, 0), np.uint8))
 
 TEST(ReaderLimits, ReferenceCovarianceMustBeSymmetricPositiveSemiDefinite) {
   const std::string dir = switchdiff::testing::scratch_dir();
-  test::run_python(dir, R"(
-import numpy as np, h5py
-rng = np.random.default_rng(0)
-f = rng.normal(size=(5, 8))                      # 5 images, 8 features: rank-deficient but PSD
-mu, sigma = f.mean(0), np.cov(f, rowvar=False)
-np.savez('psd.npz', mu=mu, sigma=sigma)
-np.savez('psd32.npz', mu=mu.astype(np.float32), sigma=sigma.astype(np.float32))
-bad = sigma.copy(); c = 2 * np.sqrt(sigma[0, 0] * sigma[1, 1])  # symmetric, diagonal kept: the 2x2 block
-bad[0, 1] += c; bad[1, 0] += c                                    # [0:2, 0:2] has a negative determinant
-np.savez('indefinite.npz', mu=mu, sigma=bad)
-asym = sigma.copy(); asym[0, 1] += 0.1 * np.abs(sigma).max()
-np.savez('asymmetric.npz', mu=mu, sigma=asym)
-neg = sigma.copy(); neg[2, 2] = -1.0
-np.savez('negative_variance.npz', mu=mu, sigma=neg)
-with h5py.File('indefinite.h5', 'w') as h: h['mu'] = mu; h['sigma'] = bad; h['n'] = 5
-with h5py.File('psd.h5', 'w') as h: h['mu'] = mu; h['sigma'] = sigma; h['n'] = 5
-)");
+  test::run_python_script(dir, "tests/io/py/write_reference_covariances.py");
   for (const char* ok : {"psd.npz", "psd32.npz", "psd.h5"}) {
     SCOPED_TRACE(ok);
     EXPECT_EQ(read_feature_statistics(dir + "/" + ok).feature_dim(), 8);
