@@ -222,7 +222,43 @@ std::pair<Id, Id> select_rows(const H5File& file, hid_t dataset, const std::stri
   return {std::move(file_space), std::move(memory_space)};
 }
 
-void require_numeric(const H5File& file, hid_t dataset, const std::string& path) {
+// A storage layout no HDF5 library writes, checked before any read: libhdf5 1.10 trusts a file's layout message, and
+// a chunk larger than a fixed dimension (the fuzz of docs/testing.md found one: chunk [2, 1, 177, 8] of a
+// [5, 1, 8, 8] dataset) made H5Dread copy past its own buffer (AddressSanitizer, tools/sanitize.sh). H5Dcreate
+// refuses such chunks ("chunk size must be <= maximum dimension size for fixed-sized dimensions"), so a file that
+// has one was damaged after it was written. Likewise a compact dataset must hold all its elements.
+void require_sane_layout(const H5File& file, hid_t dataset, hid_t space, const std::string& path) {
+  const Id plist = checked_id(file, H5Dget_create_plist(dataset), "H5Dget_create_plist", path);
+  const H5D_layout_t layout = H5Pget_layout(plist.get());
+  const int rank = static_cast<int>(check(file, H5Sget_simple_extent_ndims(space), "H5Sget_simple_extent_ndims", path));
+  std::vector<hsize_t> dims(static_cast<size_t>(rank)), max_dims(static_cast<size_t>(rank));
+  check(file, H5Sget_simple_extent_dims(space, dims.data(), max_dims.data()), "H5Sget_simple_extent_dims", path);
+  if (layout == H5D_CHUNKED) {
+    std::vector<hsize_t> chunk(static_cast<size_t>(rank));
+    if (H5Pget_chunk(plist.get(), rank, chunk.data()) != rank) file.fail("read", path, "unreadable chunk layout");
+    for (size_t d = 0; d < chunk.size(); ++d) {
+      if (chunk[d] == 0 || (max_dims[d] != H5S_UNLIMITED && chunk[d] > max_dims[d])) {
+        std::vector<int64_t> chunk_shape(chunk.begin(), chunk.end()), shape(dims.begin(), dims.end());
+        file.fail("read", path,
+                  fmt::format("its chunk shape {} does not fit its shape {}, which HDF5 never writes: the file "
+                              "was damaged after it was written",
+                              shape_text(chunk_shape), shape_text(shape)));
+      }
+    }
+  } else if (layout == H5D_COMPACT) {
+    const Id type = checked_id(file, H5Dget_type(dataset), "H5Dget_type", path);
+    const hssize_t points = H5Sget_simple_extent_npoints(space);
+    const uint64_t needed = static_cast<uint64_t>(points < 0 ? 0 : points) * H5Tget_size(type.get());
+    if (H5Dget_storage_size(dataset) < needed) {
+      file.fail("read", path,
+                fmt::format("its compact storage holds {} bytes, its shape needs {}: the file was damaged after "
+                            "it was written",
+                            H5Dget_storage_size(dataset), needed));
+    }
+  }
+}
+
+void require_readable_numbers(const H5File& file, hid_t dataset, const std::string& path) {
   const Id type = checked_id(file, H5Dget_type(dataset), "H5Dget_type", path);
   const H5T_class_t type_class = H5Tget_class(type.get());
   if (type_class != H5T_INTEGER && type_class != H5T_FLOAT) {
@@ -230,6 +266,8 @@ void require_numeric(const H5File& file, hid_t dataset, const std::string& path)
     detail::classify(type.get(), &name);
     file.fail("read", path, fmt::format("stored as {}, expected numbers", name));
   }
+  const Id space = checked_id(file, H5Dget_space(dataset), "H5Dget_space", path);
+  require_sane_layout(file, dataset, space.get(), path);
 }
 
 }  // namespace
@@ -259,7 +297,7 @@ void H5File::write(const std::string& dataset_path, const std::vector<int64_t>& 
 template <class T>
 std::vector<T> H5File::read(const std::string& dataset_path) const {
   const Id dataset = open_dataset(*this, dataset_path);
-  require_numeric(*this, dataset.get(), dataset_path);
+  require_readable_numbers(*this, dataset.get(), dataset_path);
   const Id space = checked_id(*this, H5Dget_space(dataset.get()), "H5Dget_space", dataset_path);
   const hssize_t n = H5Sget_simple_extent_npoints(space.get());
   check(*this, n, "H5Sget_simple_extent_npoints", dataset_path);
@@ -274,7 +312,7 @@ std::vector<T> H5File::read(const std::string& dataset_path) const {
 template <class T>
 void H5File::read_rows(const std::string& dataset_path, int64_t begin, int64_t end, T* out) const {
   const Id dataset = open_dataset(*this, dataset_path);
-  require_numeric(*this, dataset.get(), dataset_path);
+  require_readable_numbers(*this, dataset.get(), dataset_path);
   const auto [file_space, memory_space] = select_rows(*this, dataset.get(), dataset_path, begin, end - begin);
   if (end == begin) return;
   check(*this, H5Dread(dataset.get(), detail::memory_type<T>(), memory_space.get(), file_space.get(), H5P_DEFAULT, out),

@@ -1,7 +1,9 @@
 // Untrusted header fields in every reader (src/io/checked_size.h): IDX extents and .npy shapes whose product
 // overflows int64, extents larger than the file, 20-digit shape entries, bytes after a gzip stream, datasets of
-// zero images, reference covariances that are not symmetric positive semi-definite, and PNG destinations.
+// zero images, HDF5 chunk layouts no library writes, reference covariances that are not symmetric positive
+// semi-definite, and PNG destinations.
 // Each is a clear InputError/ConfigError (exit 1), never undefined behaviour, std::bad_alloc or a bare "stoll".
+#include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -126,6 +128,17 @@ TEST(ReaderLimits, ZeroImageDatasetsAreNeitherWrittenNorRead) {
   const ImportOptions imagenet{std::nullopt, std::string("new")};
   EXPECT_CONTAINS(error_message<InputError>([&] { import_dataset(dir + "/zero.npz", imagenet); }), "no images");
   EXPECT_CONTAINS(error_message<InputError>([&] { import_dataset(dir + "/zero_side.npz", imagenet); }), "no images");
+}
+
+TEST(ReaderLimits, DamagedHdf5LayoutsAreRefusedBeforeAnyRead) {
+  const std::string dir = switchdiff::testing::scratch_dir();
+  test::run_python_script(dir, "tests/io/py/write_damaged_chunk_layout.py");
+  // The undamaged file reads back exactly: pixel i is i mod 251.
+  const at::Tensor pixels = DatasetReader(dir + "/chunked.h5").read_images_tensor(0, 5).reshape(-1).to(at::kLong);
+  EXPECT_TRUE(pixels.equal(at::remainder(at::arange(5 * 64, at::kLong), 251)));
+  const DatasetReader damaged(dir + "/bad_chunk.h5");  // opening reads only the shape
+  EXPECT_CONTAINS(error_message<InputError>([&] { damaged.read_images_tensor(0, 5); }),
+                  "chunk shape [2, 1, 177, 8] does not fit its shape [5, 1, 8, 8]");
 }
 
 TEST(ReaderLimits, ReferenceCovarianceMustBeSymmetricPositiveSemiDefinite) {
