@@ -247,6 +247,6 @@ for t in 0 2; do
   scontrol show job "${id}_$t" | grep -q 'ExitCode=1:0' || { cat "$S/gap-${id}_$t.out"; fail "gapped array: expected exit 1"; }
   expect_in "$S/gap-${id}_$t.out" "submit a gap-free range"
 done
-[ ! -e gap.h5 ] && [ ! -e gap.h5.work ] || fail "a refused array task left gap.h5 or its work folder"
+if [ -e gap.h5 ] || [ -e gap.h5.work ]; then fail "a refused array task left gap.h5 or its work folder"; fi
 
 log "PASSED"
