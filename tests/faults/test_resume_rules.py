@@ -6,10 +6,13 @@
    (`.damaged`) with a warning and recomputed, never blocking the run; for `sample`, `nll` and `sweep` records alike;
 3. a second run on the same output is refused with a note that another run holds it, never advised to switch
    HDF5's file locking off;
-4. `stats` with two fid.batch sizes: the sums are bitwise equal (fixed reduction blocks, docs/determinism.md).
+4. `stats` with two fid.batch sizes: the sums are bitwise equal (fixed reduction blocks, docs/determinism.md);
+5. a SIGTERM at any moment of start-up, while the libraries load, is a clean stop (exit 3), never a kill (143):
+   the launcher blocks the stop signals before the engine loads (src/cli/launcher.cpp).
 Exit 0 on success."""
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -130,6 +133,18 @@ def main():
         first_out = first.communicate()[0]
         check(first.returncode == 3, "the first run stops with exit 3 on SIGTERM", first_out)
         check("HDF5_USE_FILE_LOCKING" not in first_out, "no message advises HDF5_USE_FILE_LOCKING")
+
+        # A stop signal during start-up: pending until the engine's handlers are in place, then a clean stop.
+        for delay in (0.005, 0.05, 0.2, 0.5, 1.0):
+            early = ["sample", "--experts.quality", paths["tiny_edm"], "--samples.count", "4000", "--samples.batch",
+                     "50", "--sampler.steps", "8", "--run.threads", "1", "--output.path",
+                     os.path.join(scratch, "early_{}.h5".format(delay))]
+            process = subprocess.Popen([fc.EXE] + early, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            time.sleep(delay)
+            process.send_signal(signal.SIGTERM)
+            early_out = process.communicate()[0]
+            check(process.returncode == 3 and "stopped by a signal" in early_out,
+                  "SIGTERM {} s after the start: exit 3 (got {})".format(delay, process.returncode), early_out)
 
         # stats: sums do not depend on fid.batch.
         sums = []
