@@ -58,6 +58,7 @@ rm -rf "$S"
 mkdir -p "$S"
 cd "$S"
 cp "$exe" sd
+cp "$(dirname "$exe")/switchdiff-engine" .  # the launcher execs the engine beside it (src/cli/launcher.cpp)
 export SWITCHDIFF_BIN=$S/sd
 "$PY" "$ROOT/tests/fixtures/make_tiny_experts.py" --out "$S/fx" >/dev/null
 ./sd sample --experts.quality fx/tiny_edm.pt --samples.count 40 --samples.seed_base 1000 --output.path data.h5 \
