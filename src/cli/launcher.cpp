@@ -1,4 +1,4 @@
-// `switchdiff`, the command users and scripts run: it blocks the stop signals (SIGTERM, SIGUSR1, SIGINT) and
+// `switchdiff`, the command users and scripts run: it blocks the stop signals (src/pipeline/stop_signals.h) and
 // replaces itself with the engine, `switchdiff-engine` in the same folder (src/cli/main.cpp). A blocked signal
 // stays pending across exec, and the engine unblocks the stop signals once its handlers are installed
 // (src/pipeline/stop_request.cpp). Without this step a signal while LibTorch, MPI and HDF5 load and run their
@@ -12,12 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pipeline/stop_signals.h"
+
 int main(int /*argc*/, char** argv) {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGUSR1);
-  sigaddset(&stop_signals, SIGINT);
+  const sigset_t stop_signals = switchdiff::pipeline::stop_signal_set();
   sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
 
   char self[PATH_MAX];

@@ -1,8 +1,8 @@
 #include "pipeline/stop_request.h"
 
-#include <signal.h>
-
 #include <csignal>
+
+#include "pipeline/stop_signals.h"
 
 namespace switchdiff::pipeline {
 namespace {
@@ -18,16 +18,10 @@ extern "C" void on_stop_signal(int signal) {
 }  // namespace
 
 void install_stop_handlers() {
-  std::signal(SIGTERM, on_stop_signal);
-  std::signal(SIGUSR1, on_stop_signal);
-  std::signal(SIGINT, on_stop_signal);
+  for (const int s : kStopSignals) std::signal(s, on_stop_signal);
   // The launcher (src/cli/launcher.cpp) started this process with the stop signals blocked, so one that came while
   // the libraries loaded is pending: unblocking delivers it to the handler above.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGUSR1);
-  sigaddset(&stop_signals, SIGINT);
+  const sigset_t stop_signals = stop_signal_set();
   sigprocmask(SIG_UNBLOCK, &stop_signals, nullptr);
 }
 
