@@ -230,19 +230,18 @@ std::pair<Id, Id> select_rows(const H5File& file, hid_t dataset, const std::stri
 void require_sane_layout(const H5File& file, hid_t dataset, hid_t space, const std::string& path) {
   const Id plist = checked_id(file, H5Dget_create_plist(dataset), "H5Dget_create_plist", path);
   const H5D_layout_t layout = H5Pget_layout(plist.get());
-  const int rank = static_cast<int>(check(file, H5Sget_simple_extent_ndims(space), "H5Sget_simple_extent_ndims", path));
-  std::vector<hsize_t> dims(static_cast<size_t>(rank)), max_dims(static_cast<size_t>(rank));
-  check(file, H5Sget_simple_extent_dims(space, dims.data(), max_dims.data()), "H5Sget_simple_extent_dims", path);
+  std::vector<int64_t> max_shape;  // -1: unlimited
+  const std::vector<int64_t> shape = extents(file, space, path, &max_shape);
   if (layout == H5D_CHUNKED) {
-    std::vector<hsize_t> chunk(static_cast<size_t>(rank));
+    const int rank = static_cast<int>(shape.size());
+    std::vector<hsize_t> chunk(shape.size());
     if (H5Pget_chunk(plist.get(), rank, chunk.data()) != rank) file.fail("read", path, "unreadable chunk layout");
     for (size_t d = 0; d < chunk.size(); ++d) {
-      if (chunk[d] == 0 || (max_dims[d] != H5S_UNLIMITED && chunk[d] > max_dims[d])) {
-        std::vector<int64_t> chunk_shape(chunk.begin(), chunk.end()), shape(dims.begin(), dims.end());
+      if (chunk[d] == 0 || (max_shape[d] >= 0 && chunk[d] > static_cast<hsize_t>(max_shape[d]))) {
         file.fail("read", path,
                   fmt::format("its chunk shape {} does not fit its shape {}, which HDF5 never writes: the file "
                               "was damaged after it was written",
-                              shape_text(chunk_shape), shape_text(shape)));
+                              shape_text({chunk.begin(), chunk.end()}), shape_text(shape)));
       }
     }
   } else if (layout == H5D_COMPACT) {

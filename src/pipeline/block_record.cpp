@@ -86,7 +86,8 @@ void write_block_record(const std::string& path, const dist::Block& block, const
       private_partial);
 }
 
-std::string block_record_problem(const std::string& path, const dist::Block& block) {
+std::string block_record_problem(const std::string& path, const dist::Block& block,
+                                 const std::function<std::string(const io::H5File&)>& check) {
   try {
     const io::H5File record = io::H5File::open_input(path);
     if (!record.has_attribute("/", kCompleteAttribute) || record.int_attribute("/", kCompleteAttribute) != 1)
@@ -98,7 +99,7 @@ std::string block_record_problem(const std::string& path, const dist::Block& blo
     if (!record.has_attribute("/", kHashAttribute)) return "no checksum";
     if (record_data_hash(record) != record.string_attribute("/", kHashAttribute))
       return "its data do not match their checksum";
-    return "";
+    return check ? check(record) : "";
   } catch (const Error& e) {
     return e.what();
   }

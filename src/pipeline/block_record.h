@@ -29,7 +29,9 @@ void write_block_record(const std::string& path, const dist::Block& block, const
 // Why the record at `path` cannot be used for `block`: "" when it opens, is complete, holds exactly `block`, and its
 // datasets match their hash; otherwise a short reason ("incomplete", "holds another block", "its data do not match
 // their checksum", or the reader's error).
-std::string block_record_problem(const std::string& path, const dist::Block& block);
+// `check`, when given, adds the caller's own rule on the open record (its "" means fine), so a record is opened once.
+std::string block_record_problem(const std::string& path, const dist::Block& block,
+                                 const std::function<std::string(const io::H5File&)>& check = {});
 
 // SHA-256 over every dataset of the file, visited in sorted path order: for each, its path, stored type and shape,
 // then its values' bytes (little-endian, as stored). Attributes are not part of it. Throws IoError for a dataset

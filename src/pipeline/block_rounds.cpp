@@ -38,17 +38,11 @@ at::Tensor read_payload(const std::string& path, at::ScalarType dtype, int64_t l
 
 // Why a record cannot be used ("" when it is a valid record of block b of this plan: pipeline/block_record.h).
 std::string record_problem(const std::string& path, const dist::Block& block, const BlockRoundsJob& job) {
-  const std::string problem = block_record_problem(path, block);
-  if (!problem.empty()) return problem;
-  try {
-    const io::H5File record = io::H5File::open_input(path);
-    if (!record.is_dataset("/payload") ||
-        record.dataset_info("/payload").num_elements() != block.size() * job.item_length)
-      return "payload of the wrong length";
-    return "";
-  } catch (const Error& e) {
-    return e.what();
-  }
+  return block_record_problem(path, block, [&](const io::H5File& record) -> std::string {
+    const bool right_length = record.is_dataset("/payload") &&
+                              record.dataset_info("/payload").num_elements() == block.size() * job.item_length;
+    return right_length ? "" : "payload of the wrong length";
+  });
 }
 
 void write_record(const std::string& final_path, const dist::Block& block, const at::Tensor& payload) {
